@@ -1,0 +1,146 @@
+"""The ``stockyard`` command line.
+
+The ``stockyard`` package imports nothing of the other packages at module level (see ARCHITECTURE.md): each
+command imports the package that does its work when it runs, which also keeps ``stockyard --help`` fast.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from stockyard.errors import StockyardError
+from stockyard.settings import get_settings
+
+app = typer.Typer(help="Stockyard: a supply-chain data platform.", no_args_is_help=True, add_completion=False)
+apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+
+console = Console(stderr=True)
+out = Console()
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def user_errors(fn: F) -> F:
+    """Turn user mistakes into one clear line and a non-zero exit (bugs keep their traceback)."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except StockyardError as exc:
+            console.print(f"[bold red]error:[/] {exc.message}")
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.callback()
+def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug output.")] = False) -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+@user_errors
+def init() -> None:
+    """Create the home, start PostgreSQL if embedded, apply migrations, load reference data."""
+    from oltp.bootstrap import initialise
+
+    settings = get_settings()
+    with console.status("initialising Stockyard..."):
+        summary = initialise(settings)
+    out.print(f"[green]Stockyard ready[/] home={settings.home}")
+    for key, value in summary.items():
+        out.print(f"  {key}: {value}")
+
+
+@app.command()
+@user_errors
+def stop() -> None:
+    """Stop the embedded PostgreSQL server (no-op with an external STOCKYARD_PG_DSN)."""
+    from stockyard.pg import stop_postgres
+
+    out.print("stopped embedded PostgreSQL" if stop_postgres() else "no embedded PostgreSQL was running")
+
+
+@app.command()
+@user_errors
+def status() -> None:
+    """Show where Stockyard keeps its data and whether PostgreSQL is up."""
+    from stockyard.pg import embedded_status
+
+    settings = get_settings()
+    out.print(f"home: {settings.home}")
+    if settings.embedded_pg:
+        port = embedded_status(settings)
+        state = f"running on 127.0.0.1:{port}" if port else "stopped"
+        out.print(f"postgres: embedded ({settings.pg_dir}), {state}")
+    else:
+        out.print("postgres: external (STOCKYARD_PG_DSN)")
+    out.print(f"lake: {settings.lake_root}")
+    out.print(f"duckdb: {settings.duckdb_path}")
+    out.print(f"mlflow: {settings.mlflow_tracking_uri}")
+
+
+@app.command()
+@user_errors
+def simulate(
+    days: Annotated[int, typer.Option(min=1, help="Days of history.")] = 730,
+    skus: Annotated[int, typer.Option(min=1, help="Number of items.")] = 300,
+    warehouses: Annotated[int, typer.Option(min=1, help="Number of warehouses.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same history.")] = 42,
+    mode: Annotated[
+        str, typer.Option(help="'auto', 'services' (day by day through the domain services) or 'bulk'.")
+    ] = "auto",
+) -> None:
+    """Write an operations history through the OLTP."""
+    from oltp.simulator import SimulationConfig
+    from oltp.simulator import simulate as run_simulation
+
+    config = SimulationConfig(days=days, skus=skus, warehouses=warehouses, seed=seed, mode=mode)
+    summary = run_simulation(config, settings=get_settings())
+    for key, value in summary.items():
+        out.print(f"  {key}: {value}")
+
+
+@app.command(name="import")
+@user_errors
+def import_(
+    kind: Annotated[
+        str,
+        typer.Argument(
+            help="items, warehouses, locations, customers, carriers, suppliers, inventory, orders or shipments."
+        ),
+    ],
+    path: Annotated[Path, typer.Argument(help="A CSV or Parquet file.")],
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where to write rejected rows (default: beside PATH).")
+    ] = None,
+) -> None:
+    """Bulk-load your own history (CSV/Parquet) with validation and a rejects file."""
+    from oltp.importer import import_file
+
+    result = import_file(kind, path, rejects_path=rejects, settings=get_settings())
+    out.print(f"loaded {result.loaded} {kind} row(s) from {path}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if result.rejected:
+        console.print(f"[bold red]rejected {result.rejected} row(s)[/]; details in {result.rejects_path}")
+        raise typer.Exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,1 @@
+"""Test data factories (small, deterministic)."""

@@ -1,0 +1,9 @@
+"""Everything under tests/integration talks to real PostgreSQL, DuckDB, Delta, dbt, MLflow or Feast."""
+
+import pytest
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
