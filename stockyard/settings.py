@@ -29,7 +29,10 @@ class Settings(BaseSettings):
 
     # PostgreSQL: unset -> the embedded server under <home>/pg.
     pg_dsn: SecretStr | None = Field(default=None, description="External PostgreSQL URI (postgresql://...).")
-    pg_port: int = Field(default=54329, description="TCP port of the embedded PostgreSQL on 127.0.0.1 (0 or taken: a free one).")
+    pg_port: int = Field(
+        default=54329,
+        description="TCP port of the embedded PostgreSQL on 127.0.0.1 (0 or taken: a free one).",
+    )
     pg_database: str = "stockyard"
 
     # Lakehouse and warehouse.
@@ -41,6 +44,9 @@ class Settings(BaseSettings):
     # ML.
     mlflow_tracking_uri: str | None = None
     feast_repo: Path | None = None
+    feast_online_store: Literal["sqlite", "postgres"] = Field(
+        default="sqlite", description="Feast online store: SQLite under the home, or the PostgreSQL server."
+    )
 
     # Serving.
     api_rate_limit_per_minute: int = 6000

@@ -1,0 +1,175 @@
+"""Stockyard's Feast feature store: configuration, apply, feature data, materialisation and retrieval.
+
+The repository lives in ``feature_repo/`` (entities, sources, feature views, services). Its YAML only holds
+``${VAR}`` placeholders; :func:`feast_env` derives those variables from Stockyard's settings, so the registry and the
+SQLite online store live under ``STOCKYARD_HOME/feast`` and the offline sources are the gold Parquet files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+
+from stockyard.errors import StockyardError
+from stockyard.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+__all__ = [
+    "DEMAND_STATE_VIEW",
+    "DEMAND_SERVICE",
+    "demand_state_frame",
+    "feast_env",
+    "feature_store",
+    "apply_repo",
+    "write_demand_state",
+    "materialize",
+    "historical_demand_state",
+    "online_demand_state",
+]
+
+DEMAND_STATE_VIEW = "item_warehouse_91d_stats"
+DEMAND_SERVICE = "demand_forecast_v1"
+DEMAND_STATE_FILE = Path("features") / "item_warehouse_daily_state.parquet"
+
+
+class FeatureStoreError(StockyardError):
+    """Feast could not apply the repository or serve features."""
+
+
+def feast_env(settings: Settings | None = None) -> dict[str, str]:
+    """Environment variables that fill the placeholders of ``feature_repo/feature_store*.yaml``."""
+    settings = settings or get_settings()
+    env = {
+        "FEAST_REGISTRY_PATH": str(settings.home / "feast" / "registry.db"),
+        "FEAST_ONLINE_STORE_PATH": str(settings.home / "feast" / "online_store.db"),
+        "FEAST_GOLD_DIR": str(settings.gold_dir),
+        "FEAST_USAGE": "False",
+    }
+    if settings.feast_online_store == "postgres":
+        from urllib.parse import urlsplit
+
+        from stockyard.pg import ensure_postgres
+
+        parts = urlsplit(ensure_postgres(settings))
+        env |= {
+            "FEAST_PG_HOST": parts.hostname or "127.0.0.1",
+            "FEAST_PG_PORT": str(parts.port or 5432),
+            "FEAST_PG_DATABASE": parts.path.lstrip("/"),
+            "FEAST_PG_USER": parts.username or "postgres",
+            "FEAST_PG_PASSWORD": parts.password or "",
+        }
+    return env
+
+
+def _yaml(settings: Settings) -> Path:
+    assert settings.feast_repo is not None
+    name = "feature_store.yaml" if settings.feast_online_store == "sqlite" else "feature_store.postgres.yaml"
+    return settings.feast_repo / name
+
+
+def feature_store(settings: Settings | None = None) -> FeatureStore:
+    """A ``FeatureStore`` for this home (sets the placeholder variables in this process first)."""
+    from feast import FeatureStore
+
+    settings = settings or get_settings()
+    os.environ.update(feast_env(settings))
+    (settings.home / "feast").mkdir(parents=True, exist_ok=True)
+    return FeatureStore(repo_path=str(settings.feast_repo), fs_yaml_file=_yaml(settings))
+
+
+def apply_repo(settings: Settings | None = None) -> str:
+    """Run ``feast apply`` on the repository (registers entities, views and services; creates online tables).
+
+    Returns:
+        Feast's output.
+
+    Raises:
+        FeatureStoreError: when Feast rejects the repository.
+    """
+    settings = settings or get_settings()
+    (settings.home / "feast").mkdir(parents=True, exist_ok=True)
+    feast_bin = Path(sys.executable).with_name("feast")
+    cmd = [str(feast_bin), "-f", str(_yaml(settings)), "apply"]
+    result = subprocess.run(
+        cmd,
+        cwd=settings.feast_repo,
+        env=os.environ | feast_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if result.returncode != 0:
+        raise FeatureStoreError(f"feast apply failed: {(result.stderr or result.stdout).strip()[-2000:]}")
+    return result.stdout
+
+
+def demand_state_frame(demand: pl.DataFrame) -> pl.DataFrame:
+    """Feature rows of ``item_warehouse_91d_stats`` from ``fct_demand_daily`` rows.
+
+    A day's state becomes known when the day closes: ``event_timestamp`` is the next midnight (UTC), so a
+    point-in-time lookup at an origin's midnight sees the state up to and including the previous day.
+    """
+    from ml.forecasting.features import prepare_history, series_state
+
+    state = series_state(prepare_history(demand))
+    return state.with_columns(
+        (pl.col("date").cast(pl.Datetime("us")) + pl.duration(days=1))
+        .dt.replace_time_zone("UTC")
+        .alias("event_timestamp")
+    )
+
+
+def write_demand_state(demand: pl.DataFrame, settings: Settings | None = None) -> Path:
+    """Compute the demand state features and write them where the Feast source reads them."""
+    settings = settings or get_settings()
+    path = settings.gold_dir / DEMAND_STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    demand_state_frame(demand).write_parquet(tmp)
+    tmp.replace(path)
+    return path
+
+
+def materialize(settings: Settings | None = None, end: dt.datetime | None = None) -> None:
+    """Load the latest feature values up to ``end`` (default: now) into the online store."""
+    store = feature_store(settings)
+    end = end or dt.datetime.now(dt.UTC)
+    store.materialize(
+        start_date=end - dt.timedelta(days=3650), end_date=end, feature_views=[DEMAND_STATE_VIEW]
+    )
+
+
+def _feature_refs(store: FeatureStore) -> list[str]:
+    view = store.get_feature_view(DEMAND_STATE_VIEW)
+    return [f"{DEMAND_STATE_VIEW}:{f.name}" for f in view.features]
+
+
+def historical_demand_state(entity_rows: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """Point-in-time correct state features for (item, warehouse, event_timestamp) rows.
+
+    Args:
+        entity_rows: Columns item, warehouse and event_timestamp (UTC datetimes: the moment of the forecast).
+
+    Returns:
+        The entity rows with every feature of ``item_warehouse_91d_stats`` as known at that moment.
+    """
+    store = feature_store(settings)
+    entity_df = entity_rows.select("item", "warehouse", "event_timestamp").to_pandas()
+    job = store.get_historical_features(entity_df=entity_df, features=_feature_refs(store))
+    return pl.from_pandas(job.to_df())
+
+
+def online_demand_state(keys: list[tuple[str, str]], settings: Settings | None = None) -> pl.DataFrame:
+    """Latest state features of the given (item, warehouse) series from the online store."""
+    store = feature_store(settings)
+    rows = [{"item": i, "warehouse": w} for i, w in keys]
+    response = store.get_online_features(features=_feature_refs(store), entity_rows=rows).to_dict()
+    return pl.DataFrame(response)
