@@ -116,6 +116,55 @@ def simulate(
         out.print(f"  {key}: {value}")
 
 
+@apikey_app.command("create")
+@user_errors
+def apikey_create(
+    name: Annotated[str, typer.Argument(help="Unique name of the key (who or what uses it).")],
+    scope: Annotated[
+        list[str],
+        typer.Option(
+            "--scope",
+            help="Scope granted (repeat): inference:read, orders:write, orders:read, inventory:read, "
+            "shipments:write, plans:read, admin.",
+        ),
+    ],
+) -> None:
+    """Create an API key and print it once (only its hash is stored)."""
+    from oltp.db import get_engine, session_scope
+    from serving.apikeys import create_api_key
+
+    with session_scope(get_engine()) as session:
+        key = create_api_key(session=session, name=name, scopes=scope)
+    out.print(key, markup=False, highlight=False, soft_wrap=True)
+    console.print("store this key now: it is not stored and cannot be shown again")
+
+
+@app.command()
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    log_level: Annotated[str, typer.Option(help="Log level of the JSON logs.")] = "info",
+) -> None:
+    """The FastAPI app (OpenAPI at /docs) with uvicorn; logs are JSON lines with request ids."""
+    import uvicorn
+
+    from serving.logging import configure_logging
+
+    configure_logging(log_level.upper())
+    uvicorn.run(
+        "serving.main:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        log_level=log_level,
+        access_log=False,
+    )
+
+
 @app.command(name="import")
 @user_errors
 def import_(
@@ -140,6 +189,59 @@ def import_(
     if result.rejected:
         console.print(f"[bold red]rejected {result.rejected} row(s)[/]; details in {result.rejects_path}")
         raise typer.Exit(2)
+
+
+@app.command()
+@user_errors
+def run(
+    select: Annotated[
+        str | None,
+        typer.Option(
+            "--select",
+            "-s",
+            help="Dagster asset selection, e.g. 'key:bronze/oltp__orders+' or 'group:inventory' (default: all).",
+        ),
+    ] = None,
+) -> None:
+    """Materialise the asset graph in-process (ingest, dbt, checks, features, models, plans) with progress."""
+    from orchestration.progress import RunProgress
+    from orchestration.runner import prepare, resolve_selection, run_graph
+
+    settings = get_settings()
+    with console.status("preparing the dbt manifest and Dagster storage..."):
+        prepare(settings)
+        from orchestration.definitions import defs
+    total = len(resolve_selection(defs, select))
+    with RunProgress(console, total) as progress:
+        report = run_graph(select, settings=settings, on_event=progress, defs=defs)
+    for check in report.failed_checks:
+        if not check.blocking:
+            console.print(
+                f"[yellow]warning:[/] check {check.asset}:{check.check} failed: {check.description}"
+            )
+    if not report.success:
+        console.print(f"[bold red]error:[/] {report.summary()}")
+        raise typer.Exit(1)
+    out.print(f"[green]{report.summary()}[/]  (stockyard ui shows run {report.run_id[:8]})")
+
+
+@app.command()
+@user_errors
+def ui(
+    port: Annotated[int, typer.Option(help="Port of the Dagster webserver.")] = 3000,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """The Dagster UI for this project (dagster dev on this home's storage); Ctrl-C stops it."""
+    from orchestration.ui import start_ui, stop_ui
+
+    process = start_ui(port=port, host=host, settings=get_settings())
+    out.print(f"Dagster UI on http://{host}:{port}  (Ctrl-C to stop)")
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        code = stop_ui(process)
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,32 @@
+"""Asset jobs: the whole graph (nightly) and the intra-day refresh (bronze through marts)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+__all__ = ["INTRADAY_LAYERS", "full_graph_job", "intraday_refresh_job", "intraday_selection"]
+
+#: Layers the intra-day refresh rebuilds; features, models and plans wait for the nightly replan.
+INTRADAY_LAYERS = ("bronze", "staging", "intermediate", "marts")
+
+
+def intraday_selection() -> dg.AssetSelection:
+    """Every asset of the intra-day layers.
+
+    Returns:
+        The selection of keys prefixed by one of :data:`INTRADAY_LAYERS`.
+    """
+    return dg.AssetSelection.key_prefixes(*[[layer] for layer in INTRADAY_LAYERS])
+
+
+full_graph_job = dg.define_asset_job(
+    "full_graph",
+    selection=dg.AssetSelection.all(),
+    description="Every asset: ingest, dbt, checks, features, models and plans.",
+)
+
+intraday_refresh_job = dg.define_asset_job(
+    "intraday_refresh",
+    selection=intraday_selection(),
+    description="Incremental ingest and the dbt models downstream of it (no retraining, no replanning).",
+)

@@ -1,0 +1,1 @@
+"""dbt models, seeds and tests as Dagster assets and asset checks."""
