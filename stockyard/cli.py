@@ -165,55 +165,6 @@ def serve(
     )
 
 
-@apikey_app.command("create")
-@user_errors
-def apikey_create(
-    name: Annotated[str, typer.Argument(help="Unique name of the key (who or what uses it).")],
-    scope: Annotated[
-        list[str],
-        typer.Option(
-            "--scope",
-            help="Scope granted (repeat): inference:read, orders:write, orders:read, inventory:read, "
-            "shipments:write, plans:read, admin.",
-        ),
-    ],
-) -> None:
-    """Create an API key and print it once (only its hash is stored)."""
-    from oltp.db import get_engine, session_scope
-    from serving.apikeys import create_api_key
-
-    with session_scope(get_engine()) as session:
-        key = create_api_key(session=session, name=name, scopes=scope)
-    out.print(key, markup=False, highlight=False, soft_wrap=True)
-    console.print("store this key now: it is not stored and cannot be shown again")
-
-
-@app.command()
-@user_errors
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-    log_level: Annotated[str, typer.Option(help="Log level of the JSON logs.")] = "info",
-) -> None:
-    """The FastAPI app (OpenAPI at /docs) with uvicorn; logs are JSON lines with request ids."""
-    import uvicorn
-
-    from serving.logging import configure_logging
-
-    configure_logging(log_level.upper())
-    uvicorn.run(
-        "serving.main:create_app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        log_level=log_level,
-        access_log=False,
-    )
-
-
 @app.command(name="import")
 @user_errors
 def import_(
