@@ -1,0 +1,166 @@
+"""Customer returns: receive returned units of a shipped order, restock or scrap them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlalchemy.orm import Session
+
+from oltp.events import emit, utcnow
+from oltp.inventory import ensure_balance, lock_balances, post_movement, putaway_location
+from oltp.models import Item, Return, ReturnLine, Warehouse
+from oltp.orders import lock_order
+from stockyard.errors import NotFoundError, ValidationError
+
+__all__ = ["receive_return"]
+
+
+def receive_return(
+    *,
+    session: Session,
+    order_id: int,
+    lines: list[dict[str, Any]],
+    received_at: dt.datetime | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """Receive returned units of an order.
+
+    ``restock`` units go back on hand (ledger ``return_restock``) in the warehouse they shipped from, at the item's
+    putaway location, in the lot they shipped from; ``scrap`` units are recorded on the return only (they left
+    the books when they shipped).
+
+    Args:
+        session: Open session (one transaction).
+        order_id: The order the units were shipped on.
+        lines: ``[{item, quantity, disposition: 'restock'|'scrap'}]``.
+        received_at: Business time; defaults to now.
+        reason: Customer's reason.
+
+    Returns:
+        ``{id, rma_number, order_id, warehouse, lines: [{item, quantity, disposition}]}``.
+
+    Raises:
+        NotFoundError: unknown order, or an item not shipped on it.
+        ValidationError: no lines, non-positive quantity, bad disposition, or more than was shipped (minus
+            earlier returns).
+    """
+    at = received_at or utcnow()
+    order = lock_order(session, order_id)
+    if not lines:
+        raise ValidationError("a return needs at least one line", field="lines", value=lines)
+    shipped = session.execute(
+        text(
+            """
+            select i.code as item, sl.order_line_id, sl.item_id, sl.lot_id, s.warehouse_id, sl.quantity, sl.id
+            from shipment_lines sl join shipments s on s.id = sl.shipment_id join items i on i.id = sl.item_id
+            where s.order_id = :o order by sl.id desc
+            """
+        ),
+        {"o": order_id},
+    ).all()
+    returned = dict(
+        session.execute(
+            text(
+                "select i.code, sum(rl.quantity) from return_lines rl join returns r on r.id = rl.return_id "
+                "join items i on i.id = rl.item_id where r.order_id = :o group by i.code"
+            ),
+            {"o": order_id},
+        ).all()
+    )
+    shipped_qty: dict[str, int] = {}
+    last: dict[str, Any] = {}
+    for s in shipped:
+        shipped_qty[s.item] = shipped_qty.get(s.item, 0) + s.quantity
+        last.setdefault(s.item, s)  # most recent shipment line of the item
+    asked: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        code, qty, disp = line.get("item"), line.get("quantity"), line.get("disposition")
+        if code not in shipped_qty:
+            raise NotFoundError(
+                f"item '{code}' was not shipped on order {order_id}", field=f"lines[{i}].item", value=code
+            )
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+            raise ValidationError(
+                f"lines[{i}].quantity must be positive", field=f"lines[{i}].quantity", value=qty
+            )
+        if disp not in ("restock", "scrap"):
+            raise ValidationError(
+                "disposition must be 'restock' or 'scrap'", field=f"lines[{i}].disposition", value=disp
+            )
+        asked[code] = asked.get(code, 0) + qty
+        allowed = shipped_qty[code] - int(returned.get(code, 0))
+        if asked[code] > allowed:
+            raise ValidationError(
+                f"cannot return {asked[code]} of '{code}': {allowed} shipped and not yet returned",
+                field=f"lines[{i}].quantity",
+                value=qty,
+            )
+    warehouse_id = last[lines[0]["item"]].warehouse_id
+    rid = int(session.scalar(text("select nextval(pg_get_serial_sequence('returns', 'id'))")))
+    rma = f"RMA-{rid:08d}"
+    session.execute(
+        insert(Return).values(
+            id=rid,
+            rma_number=rma,
+            order_id=order_id,
+            warehouse_id=warehouse_id,
+            status="received",
+            reason=reason,
+            received_at=at,
+        )
+    )
+    session.execute(
+        insert(ReturnLine),
+        [
+            {
+                "return_id": rid,
+                "order_line_id": last[ln["item"]].order_line_id,
+                "item_id": last[ln["item"]].item_id,
+                "quantity": ln["quantity"],
+                "disposition": ln["disposition"],
+            }
+            for ln in lines
+        ],
+    )
+    restock = [ln for ln in lines if ln["disposition"] == "restock"]
+    if restock:
+        moves: list[tuple[int, int]] = []
+        keys = []
+        for ln in restock:
+            src = last[ln["item"]]
+            wh = session.get(Warehouse, src.warehouse_id)
+            item = session.get(Item, src.item_id)
+            assert wh is not None and item is not None
+            loc = putaway_location(session, wh, item, ln["quantity"])
+            keys.append(
+                (
+                    (loc.id, src.item_id, src.lot_id or 0),
+                    wh.id,
+                    loc.id,
+                    src.item_id,
+                    src.lot_id,
+                    ln["quantity"],
+                )
+            )
+        for _, wid, lid, iid, lot, qty in sorted(keys, key=lambda k: k[0]):
+            moves.append((ensure_balance(session, wid, lid, iid, lot), qty))
+        lock_balances(session, [b for b, _ in moves])
+        for balance_id, qty in moves:
+            post_movement(
+                session, balance_id, qty, "return_restock", at, reference_type="return", reference_id=rid
+            )
+    wh_code = session.scalar(text("select code from warehouses where id = :w"), {"w": warehouse_id})
+    result = {
+        "id": rid,
+        "rma_number": rma,
+        "order_id": order_id,
+        "order_number": order.order_number,
+        "warehouse": wh_code,
+        "lines": [
+            {"item": ln["item"], "quantity": ln["quantity"], "disposition": ln["disposition"]} for ln in lines
+        ],
+    }
+    emit(session, "return", rid, "return.received", result, at)
+    return result
