@@ -165,6 +165,49 @@ def serve(
     )
 
 
+@app.command()
+@user_errors
+def ingest(
+    table: Annotated[
+        list[str] | None, typer.Option("--table", "-t", help="Only these tables (bronze or source names).")
+    ] = None,
+    feeds: Annotated[bool, typer.Option(help="Also ingest the landing feeds.")] = True,
+) -> None:
+    """Incremental OLTP + landing feeds -> bronze Delta, exactly once."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from ingest.run import run_ingest
+
+    settings = get_settings()
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("ingesting", total=None)
+        report = run_ingest(
+            settings,
+            tables=table or None,
+            feeds=feeds,
+            on_table=lambda r: progress.update(task, description=f"{r.table}: {r.status}"),
+        )
+    summary = Table("table", "status", "rows read", "rows written", "quarantined", "watermark", "seconds")
+    for r in report.results:
+        style = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
+        summary.add_row(
+            r.table,
+            f"[{style}]{r.status}[/]",
+            str(r.rows_read),
+            str(r.rows_written),
+            str(r.rows_quarantined),
+            r.error if r.error else (r.watermark or ""),
+            f"{r.duration_s:.2f}",
+        )
+    out.print(summary)
+    if not report.ok:
+        console.print(
+            f"[bold red]{len(report.failed)} table(s) failed:[/] {', '.join(r.table for r in report.failed)}"
+        )
+        raise typer.Exit(1)
+
+
 @app.command(name="import")
 @user_errors
 def import_(
