@@ -1,0 +1,25 @@
+select
+    i.item_id,
+    i.code as item,
+    i.name as item_name,
+    i.category,
+    i.family,
+    i.unit_length_cm,
+    i.unit_width_cm,
+    i.unit_height_cm,
+    i.unit_length_cm * i.unit_width_cm * i.unit_height_cm / 1000000.0 as unit_volume_m3,
+    i.unit_weight_kg,
+    i.unit_cost,
+    i.list_price,
+    i.shelf_life_days,
+    i.temperature_class,
+    i.is_hazmat,
+    i.is_serialised,
+    i.min_order_qty,
+    i.order_multiple,
+    i.supplier_id,
+    s.code as supplier,
+    s.lead_time_mean_days as supplier_lead_time_mean_days,
+    s.lead_time_sd_days as supplier_lead_time_sd_days
+from {{ ref('stg_oltp__items') }} as i
+left join {{ ref('stg_oltp__suppliers') }} as s on i.supplier_id = s.supplier_id

@@ -1,0 +1,189 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['item_id', 'warehouse_id', 'inventory_date'],
+        on_schema_change='append_new_columns',
+    )
+}}
+-- Daily inventory position of every item in every warehouse. Incremental: recomputes every day from the earliest
+-- day touched by newly ingested movements or demand (and the new days up to the as-of date), starting from the
+-- stored position of the day before; earlier days are kept.
+{%- set window = var('days_of_supply_window_days') %}
+
+with movements as (
+
+    select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
+
+),
+
+demand_lines as (
+
+    select
+        l.item_id,
+        o.warehouse_id,
+        cast(o.ordered_at as date) as demand_date,
+        l.quantity_ordered - l.quantity_cancelled as quantity,
+        greatest(l._ingested_at, o._ingested_at) as _ingested_at
+    from {{ ref('stg_oltp__order_lines') }} as l
+    inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
+    where o.warehouse_id is not null
+
+),
+
+demand as (
+
+    select
+        item_id,
+        warehouse_id,
+        demand_date,
+        sum(quantity) as demand_quantity,
+        max(_ingested_at) as _ingested_at
+    from demand_lines
+    group by item_id, warehouse_id, demand_date
+
+),
+
+as_of as (
+
+    select max(d) as as_of_date
+    from (
+        select max(movement_date) as d from movements
+        union all
+        select max(demand_date) as d from demand
+    ) as bounds
+
+),
+
+pairs as (
+
+    select item_id, warehouse_id, min(first_date) as first_date
+    from (
+        select item_id, warehouse_id, min(movement_date) as first_date from movements group by item_id, warehouse_id
+        union all
+        select item_id, warehouse_id, min(demand_date) as first_date from demand group by item_id, warehouse_id
+    ) as firsts
+    group by item_id, warehouse_id
+
+),
+
+start_date as (
+
+    {%- if is_incremental() %}
+    select least(
+        (select max(inventory_date) from {{ this }}) + 1,
+        coalesce((select min(movement_date) from movements where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
+        coalesce((select min(demand_date) from demand where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date))
+    ) as start_date
+    {%- else %}
+    select min(first_date) as start_date from pairs
+    {%- endif %}
+
+),
+
+-- Days needed: from the start date, plus the trailing demand window before it.
+calendar as (
+
+    {{ date_series(
+        add_days("(select start_date from start_date)", -(window - 1)),
+        "(select as_of_date from as_of)"
+    ) }}
+
+),
+
+grid as (
+
+    select p.item_id, p.warehouse_id, c.date_day as inventory_date
+    from pairs as p
+    inner join calendar as c on c.date_day >= p.first_date
+
+),
+
+opening as (
+
+    {%- if is_incremental() %}
+    select item_id, warehouse_id, on_hand as opening_on_hand, reserved as opening_reserved
+    from {{ this }}
+    where inventory_date = {{ add_days("(select start_date from start_date)", -1) }}
+    {%- else %}
+    select item_id, warehouse_id, 0 as opening_on_hand, 0 as opening_reserved
+    from pairs
+    where false
+    {%- endif %}
+
+),
+
+daily as (
+
+    select
+        g.item_id,
+        g.warehouse_id,
+        g.inventory_date,
+        coalesce(m.received_quantity, 0) as received_quantity,
+        coalesce(m.issued_quantity, 0) as issued_quantity,
+        coalesce(m.returned_quantity, 0) as returned_quantity,
+        coalesce(m.adjusted_quantity, 0) as adjusted_quantity,
+        -- Movements before the start date are already in the opening position.
+        case when g.inventory_date >= (select start_date from start_date) then coalesce(m.net_change, 0) else 0 end
+            as net_change_in_scope,
+        case when g.inventory_date >= (select start_date from start_date) then coalesce(m.reserved_change, 0) else 0 end
+            as reserved_change_in_scope,
+        coalesce(m.net_change, 0) as net_change,
+        coalesce(d.demand_quantity, 0) as demand_quantity,
+        greatest(coalesce(m._ingested_at, d._ingested_at), coalesce(d._ingested_at, m._ingested_at)) as _ingested_at
+    from grid as g
+    left join movements as m
+        on g.item_id = m.item_id and g.warehouse_id = m.warehouse_id and g.inventory_date = m.movement_date
+    left join demand as d
+        on g.item_id = d.item_id and g.warehouse_id = d.warehouse_id and g.inventory_date = d.demand_date
+
+),
+
+positions as (
+
+    select
+        daily.*,
+        coalesce(o.opening_on_hand, 0) + sum(net_change_in_scope) over (
+            partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
+        ) as on_hand,
+        coalesce(o.opening_reserved, 0) + sum(reserved_change_in_scope) over (
+            partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
+        ) as reserved,
+        avg(demand_quantity * 1.0) over (
+            partition by daily.item_id, daily.warehouse_id
+            order by inventory_date rows between {{ window - 1 }} preceding and current row
+        ) as avg_daily_demand,
+        max(_ingested_at) over (
+            partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
+        ) as _running_ingested_at
+    from daily
+    left join opening as o on daily.item_id = o.item_id and daily.warehouse_id = o.warehouse_id
+
+)
+
+select
+    p.inventory_date,
+    p.item_id,
+    p.warehouse_id,
+    i.code as item,
+    w.code as warehouse,
+    p.on_hand - p.net_change as opening_on_hand,
+    p.received_quantity,
+    p.issued_quantity,
+    p.returned_quantity,
+    p.adjusted_quantity,
+    p.net_change,
+    p.on_hand,
+    p.reserved,
+    p.on_hand - p.reserved as available,
+    p.demand_quantity,
+    p.avg_daily_demand,
+    {{ days_of_supply('p.on_hand', 'p.avg_daily_demand') }} as days_of_supply,
+    (p.on_hand - p.reserved) <= 0 as is_out_of_stock,
+    p.on_hand * i.unit_cost as inventory_value,
+    coalesce(p._running_ingested_at, (select max(_ingested_at) from movements)) as _ingested_at,
+    {{ run_timestamp() }} as _computed_at
+from positions as p
+inner join {{ ref('stg_oltp__items') }} as i on p.item_id = i.item_id
+inner join {{ ref('stg_oltp__warehouses') }} as w on p.warehouse_id = w.warehouse_id
+where p.inventory_date >= (select start_date from start_date)

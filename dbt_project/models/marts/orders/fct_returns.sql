@@ -1,0 +1,26 @@
+-- Returned order lines with their return, disposition, value and time from delivery to return.
+select
+    rl.return_line_id,
+    rl.return_id,
+    r.rma_number,
+    r.order_id,
+    rl.order_line_id,
+    rl.item_id,
+    ol.item,
+    ol.customer_id,
+    ol.customer,
+    r.warehouse_id,
+    w.code as warehouse,
+    r.status as return_status,
+    r.reason as return_reason,
+    rl.disposition,
+    rl.quantity as quantity_returned,
+    rl.quantity * ol.unit_price as return_value,
+    r.created_at as requested_at,
+    r.received_at,
+    ol.delivered_at,
+    {{ days_between('ol.delivered_at', 'coalesce(r.received_at, r.created_at)') }} as days_from_delivery
+from {{ ref('stg_oltp__return_lines') }} as rl
+inner join {{ ref('stg_oltp__returns') }} as r on rl.return_id = r.return_id
+inner join {{ ref('fct_order_lines') }} as ol on rl.order_line_id = ol.order_line_id
+inner join {{ ref('stg_oltp__warehouses') }} as w on r.warehouse_id = w.warehouse_id

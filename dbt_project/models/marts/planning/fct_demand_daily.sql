@@ -1,0 +1,47 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['item', 'warehouse', 'date'],
+        on_schema_change='append_new_columns',
+    )
+}}
+-- The forecasting base. Column names are a contract with ml.forecasting (item, warehouse, date, quantity,
+-- is_stockout, unit_price, is_promo, category, abc_class, day_of_week, month, is_holiday). Incremental: the days
+-- fct_inventory_daily recomputed in this run.
+with demand as (
+
+    select * from {{ ref('int_demand_daily_censored') }}
+    {%- if is_incremental() %}
+    where _computed_at > (select max(_computed_at) from {{ this }})
+    {%- endif %}
+
+)
+
+select
+    i.code as item,
+    w.code as warehouse,
+    d.demand_date as date,
+    d.item_id,
+    d.warehouse_id,
+    cast(d.quantity as double precision) as quantity,
+    d.is_stockout,
+    cast(d.uncensored_quantity as double precision) as uncensored_quantity,
+    d.quantity_backordered,
+    d.order_line_count,
+    -- No sale that day: the list price is the price the customer would have seen.
+    cast(coalesce(d.selling_price, i.list_price) as double precision) as unit_price,
+    d.is_promo,
+    i.category,
+    i.family,
+    coalesce(c.abc_class, 'C') as abc_class,
+    coalesce(c.xyz_class, 'Z') as xyz_class,
+    dd.day_of_week,
+    dd.month,
+    dd.is_holiday,
+    d._computed_at
+from demand as d
+inner join {{ ref('stg_oltp__items') }} as i on d.item_id = i.item_id
+inner join {{ ref('stg_oltp__warehouses') }} as w on d.warehouse_id = w.warehouse_id
+inner join {{ ref('dim_date') }} as dd on d.demand_date = dd.date_day
+left join {{ ref('dim_item_abc_xyz') }} as c on d.item_id = c.item_id and d.warehouse_id = c.warehouse_id

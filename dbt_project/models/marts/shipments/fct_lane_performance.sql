@@ -1,0 +1,49 @@
+-- Lane (origin warehouse -> destination region) performance per carrier service and pickup month, next to the
+-- simulator's true transit distribution when there is one.
+with shipments as (
+
+    select * from {{ ref('fct_shipments') }}
+    where picked_up_at is not null and carrier_id is not null
+
+),
+
+lanes as (
+
+    select
+        origin_warehouse,
+        destination_region,
+        lane,
+        carrier,
+        carrier_service,
+        cast({{ dbt.date_trunc('month', 'picked_up_at') }} as date) as month_start,
+        count(*) as shipments,
+        sum(case when is_delivered then 1 else 0 end) as shipments_delivered,
+        sum(case when is_on_time then 1 else 0 end) * 1.0 / nullif(sum(case when is_delivered then 1 else 0 end), 0)
+            as on_time_rate,
+        avg(transit_days) as avg_transit_days,
+        {{ stddev('transit_days') }} as sd_transit_days,
+        max(promised_transit_days) as promised_transit_days,
+        sum(cost) / nullif(cast(sum(weight_kg) as numeric(18, 4)), 0) as cost_per_kg,
+        sum(cost) as total_cost
+    from shipments
+    group by
+        origin_warehouse,
+        destination_region,
+        lane,
+        carrier,
+        carrier_service,
+        cast({{ dbt.date_trunc('month', 'picked_up_at') }} as date)
+
+)
+
+select
+    l.*,
+    t.mean_transit_days as expected_transit_days,
+    t.reliability as expected_reliability
+from lanes as l
+left join {{ ref('stg_sim__lane_transit') }} as t
+    on
+        l.carrier = t.carrier
+        and l.carrier_service = t.service
+        and l.origin_warehouse = t.origin_warehouse
+        and l.destination_region = t.destination_region

@@ -1,0 +1,59 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='tracking_event_key',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- Tracking events from the OLTP and from carrier feeds in one stream; feed scans are matched to shipments on the
+-- tracking number (unmatched scans keep a null shipment_id).
+with oltp_events as (
+
+    select
+        'oltp-' || cast(tracking_event_id as varchar(32)) as tracking_event_key,
+        'oltp' as event_source,
+        t.shipment_id,
+        s.tracking_number,
+        c.code as carrier,
+        t.event_type,
+        t.occurred_at,
+        t.location_text,
+        t.lat,
+        t.lon,
+        t._ingested_at
+    from {{ ref('stg_oltp__tracking_events') }} as t
+    left join {{ ref('stg_oltp__shipments') }} as s on t.shipment_id = s.shipment_id
+    left join {{ ref('stg_oltp__carrier_services') }} as cs on s.carrier_service_id = cs.carrier_service_id
+    left join {{ ref('stg_oltp__carriers') }} as c on cs.carrier_id = c.carrier_id
+    {%- if is_incremental() %}
+    where t._ingested_at > {{ watermark() }}
+    {%- endif %}
+
+),
+
+feed_events as (
+
+    select
+        'feed-' || f.feed_event_id as tracking_event_key,
+        'feed' as event_source,
+        s.shipment_id,
+        f.tracking_number,
+        f.carrier,
+        f.event_type,
+        f.occurred_at,
+        f.location_text,
+        f.lat,
+        f.lon,
+        f._ingested_at
+    from {{ ref('stg_feeds__tracking_events') }} as f
+    left join {{ ref('stg_oltp__shipments') }} as s on f.tracking_number = s.tracking_number
+    {%- if is_incremental() %}
+    where f._ingested_at > {{ watermark() }}
+    {%- endif %}
+
+)
+
+select * from oltp_events
+union all
+select * from feed_events
