@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
 
@@ -60,12 +61,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
+def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    # Stamp the id when the record is created: handlers may format it later, outside the request's context.
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        if not hasattr(record, "request_id"):
+            record.request_id = request_id_var.get()
+        return record
+
+    make._stockyard = True  # type: ignore[attr-defined]
+    return make
+
+
 def configure_logging(level: int | str = logging.INFO) -> None:
     """Send the root logger's records to stderr as JSON lines (idempotent).
 
     Args:
         level: Root log level.
     """
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "_stockyard", False):
+        logging.setLogRecordFactory(_stamp_request_id(factory))
     root = logging.getLogger()
     root.setLevel(level)
     if any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):

@@ -100,7 +100,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         except Exception:
             _errors.exception(
-                "unhandled error", extra={"method": scope.get("method"), "path": scope.get("path")}
+                "unhandled error",
+                extra={"request_id": request_id, "method": scope.get("method"), "path": scope.get("path")},
             )
             status = 500
             if not response_started:
@@ -126,7 +127,7 @@ class RequestContextMiddleware:
             if log.isEnabledFor(logging.INFO):
                 log.info(
                     "request",
-                    extra={"method": method, "route": template, "path": scope.get("path"), "status": status,
+                    extra={"request_id": request_id, "method": method, "route": template, "path": scope.get("path"), "status": status,
                            "duration_ms": round(elapsed * 1000, 3)},
                 )  # fmt: skip
             request_id_var.reset(token)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 __all__ = [
     "Code",
@@ -212,6 +212,15 @@ class RouteSolveIn(_Strict):
     service_times: list[NonNegInt] | None = Field(default=None, max_length=500)
     time_limit_s: float = Field(default=2.0, gt=0, le=30, allow_inf_nan=False)
     seed: int = Field(default=0, ge=0, le=PG_INT_MAX)
+
+    @field_validator("distance_matrix")
+    @classmethod
+    def _square(cls, value: list[list[int]] | None) -> list[list[int]] | None:
+        if value is not None and any(len(row) != len(value) for row in value):
+            raise ValueError(
+                f"must be square: {len(value)} rows, row lengths {sorted({len(r) for r in value})}"
+            )
+        return value
 
 
 class RouteSolveOut(BaseModel):

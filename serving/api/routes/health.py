@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
 
-from serving.api.deps import StateDep
+from serving.api.deps import DbDep, StateDep
 from serving.schemas import HealthOut
 
 __all__ = ["router"]
@@ -15,12 +15,12 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut)
-async def healthz(state: StateDep) -> HealthOut:
+async def healthz(state: StateDep, db: DbDep) -> HealthOut:
     """Status of each dependency: database, model registry (each served model), feature store, plans.
 
     Always 200 while the process serves requests; ``status`` is ``degraded`` when any dependency is not ok.
     """
-    deps: dict[str, dict[str, object]] = {"db": await run_in_threadpool(state.db.status)}
+    deps: dict[str, dict[str, object]] = {"db": await run_in_threadpool(db.status)}
     models = {name: holder.status() for name, holder in state.models.holders.items()}
     deps["model_registry"] = {
         "status": "ok" if all(m["status"] == "ok" for m in models.values()) else "degraded",

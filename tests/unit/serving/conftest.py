@@ -29,7 +29,12 @@ def loader() -> FakeLoader:
 def settings(tmp_path: Path) -> Any:
     from stockyard.settings import Settings
 
-    return Settings(home=tmp_path / "home", api_rate_limit_per_minute=100_000)
+    # An unreachable external DSN: nothing in a unit test can start (or reach) a PostgreSQL server.
+    return Settings(
+        home=tmp_path / "home",
+        pg_dsn="postgresql://nobody@127.0.0.1:1/none",
+        api_rate_limit_per_minute=100_000,
+    )
 
 
 @pytest.fixture
