@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -18,8 +19,10 @@ THREADS = 16
 
 
 @pytest.fixture
-def engine(pg_uri: str) -> Engine:
-    return get_engine(pg_uri, pool_size=THREADS + 2)
+def engine(pg_uri: str) -> Iterator[Engine]:
+    eng = get_engine(pg_uri, pool_size=THREADS + 2)
+    yield eng
+    eng.dispose()
 
 
 def test_sixteen_clients_never_oversell(engine: Engine) -> None:
@@ -64,36 +67,48 @@ def test_sixteen_clients_never_oversell(engine: Engine) -> None:
     assert reserved_rows == 200
 
 
-def test_mixed_orders_cancels_and_adjustments(engine: Engine) -> None:
-    from oltp.inventory import adjust
+def test_mixed_orders_cancels_and_receipts(engine: Engine) -> None:
+    from oltp.supply import create_purchase_order, receive_purchase_order
 
     with session_scope(engine) as s:
         seed_master_data(s, warehouses=2, items=3, stock_per_item=40)
+        pos = [
+            create_purchase_order(
+                session=s,
+                supplier="SUP1",
+                warehouse=f"WH{k % 2 + 1}",
+                lines=[{"item": "ITEM001", "quantity": 5}, {"item": "ITEM003", "quantity": 4}],
+            )["id"]
+            for k in range(16)
+        ]
     errors: list[BaseException] = []
+    barrier = threading.Barrier(THREADS)
 
     def worker(n: int) -> None:
         try:
+            barrier.wait()
             for k in range(4):
-                if n % 4 == 3:
+                if n % 4 == 3:  # 4 receivers, each receiving 4 purchase orders (new lots in ITEM003)
+                    po = pos[(n // 4) * 4 + k]
                     run_in_transaction(
                         engine,
-                        lambda s, k=k: adjust(
+                        lambda s, po=po: receive_purchase_order(
                             session=s,
-                            warehouse=f"WH{k % 2 + 1}",
-                            location=f"WH{k % 2 + 1}-AMB-P1",
-                            item="ITEM001",
-                            delta=5,
+                            po_id=po,
+                            lines=[
+                                {"item": "ITEM001", "quantity": 5},
+                                {"item": "ITEM003", "quantity": 4, "lot_code": f"L{po}"},
+                            ],
                         ),
                         retries=0,
                     )
                     continue
+                lines = [{"item": "ITEM001", "quantity": 7}, {"item": "ITEM003", "quantity": 3}]
+                if k % 2:
+                    lines.reverse()
                 order = run_in_transaction(
                     engine,
-                    lambda s: place_order(
-                        session=s,
-                        customer="CUST001",
-                        lines=[{"item": "ITEM001", "quantity": 7}, {"item": "ITEM003", "quantity": 3}],
-                    ),
+                    lambda s, lines=lines: place_order(session=s, customer="CUST001", lines=lines),
                     retries=0,
                 )
                 if (n + k) % 3 == 0:
@@ -111,8 +126,12 @@ def test_mixed_orders_cancels_and_adjustments(engine: Engine) -> None:
     assert errors == []
     with session_scope(engine) as s:
         assert ledger_balance_mismatches(s) == []
+        inv = {r["item"]: r for r in get_inventory(session=s)}
         for row in get_inventory(session=s):
             assert 0 <= row["reserved"] <= row["on_hand"]
+        totals: dict[str, int] = {}
+        for row in get_inventory(session=s):
+            totals[row["item"]] = totals.get(row["item"], 0) + row["on_hand"]
         mismatch = s.execute(
             text(
                 """
@@ -123,4 +142,17 @@ def test_mixed_orders_cancels_and_adjustments(engine: Engine) -> None:
                 """
             )
         ).all()
+        allocated = dict(
+            s.execute(
+                text(
+                    "select i.code, sum(l.quantity_allocated) from order_lines l join items i on i.id = l.item_id group by 1"
+                )
+            ).all()
+        )
+        reserved: dict[str, int] = {}
+        for row in get_inventory(session=s):
+            reserved[row["item"]] = reserved.get(row["item"], 0) + row["reserved"]
+    assert inv  # stock exists
+    assert totals["ITEM001"] == 80 + 16 * 5 and totals["ITEM003"] == 80 + 16 * 4  # every receipt booked once
     assert mismatch == []
+    assert allocated == {k: reserved.get(k, 0) for k in allocated}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from factories.oltp import seed_master_data
@@ -15,8 +16,10 @@ from oltp.orders import place_order
 
 
 @pytest.fixture
-def engine(pg_uri: str) -> Engine:
-    return get_engine(pg_uri)
+def engine(pg_uri: str) -> Iterator[Engine]:
+    eng = get_engine(pg_uri)
+    yield eng
+    eng.dispose()
 
 
 def _events(engine: Engine) -> list[tuple]:

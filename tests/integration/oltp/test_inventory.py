@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from factories.oltp import seed_master_data
 from sqlalchemy import Engine, text
@@ -13,8 +15,10 @@ from stockyard.errors import NotFoundError, ValidationError
 
 
 @pytest.fixture
-def engine(pg_uri: str) -> Engine:
-    return get_engine(pg_uri)
+def engine(pg_uri: str) -> Iterator[Engine]:
+    eng = get_engine(pg_uri)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from factories.oltp import seed_master_data
@@ -17,8 +18,10 @@ WRITTEN_TABLES = ("orders", "order_lines", "reservations", "events", "order_stat
 
 
 @pytest.fixture
-def engine(pg_uri: str) -> Engine:
-    return get_engine(pg_uri)
+def engine(pg_uri: str) -> Iterator[Engine]:
+    eng = get_engine(pg_uri)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from factories.oltp import seed_master_data
@@ -23,8 +24,10 @@ T0 = dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def engine(pg_uri: str) -> Engine:
-    return get_engine(pg_uri)
+def engine(pg_uri: str) -> Iterator[Engine]:
+    eng = get_engine(pg_uri)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture
