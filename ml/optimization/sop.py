@@ -89,8 +89,9 @@ class SopConfig:
 
     Attributes:
         time_limit_s: GLOP time limit in seconds (``None`` = no limit).
-        solver: OR-Tools ``model_builder`` solver name; ``"glop"`` (simplex) by default,
-            ``"pdlp"`` (first-order) is an option for much larger models.
+        solver: ``"glop"`` (OR-Tools simplex, default), ``"pdlp"`` (OR-Tools first-order,
+            multi-threaded, lower precision) or ``"highs"`` (HiGHS through scipy; same sparse
+            model, used as a cross-check and for the largest sizes).
     """
 
     time_limit_s: float | None = None
@@ -415,28 +416,63 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     A.sum_duplicates()
     build_time = time.perf_counter() - t0
 
+    row_lb, row_ub = np.concatenate(rlb), np.concatenate(rub)
+    t1 = time.perf_counter()
+    if cfg.solver == "highs":
+        x, status_name, ok = _solve_highs(A, lb, ub, obj, row_lb, row_ub, cfg.time_limit_s)
+    else:
+        x, status_name, ok = _solve_model_builder(A, lb, ub, obj, row_lb, row_ub, cfg)
+    solve_time = time.perf_counter() - t1
+    if not ok:
+        raise InfeasibleError(
+            "sop",
+            f"S&OP model not solved (status {status_name}). Unmet demand is a slack, so check storage: "
+            + _storage_diagnosis(init, vol, store, warehouses),
+        )
+    return _sop_result(
+        x, dem, families, warehouses, months, unit_cost, hold, pen, vol, l_cost, l_to, l_from, l_lt,
+        store, thru, F, W, T, L, off_I, off_U, off_X, off_T, n_cell, status_name, n_var, r0, build_time, solve_time,
+    )
+
+
+def _solve_model_builder(
+    A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, obj: np.ndarray, row_lb: np.ndarray, row_ub: np.ndarray,
+    cfg: SopConfig,
+) -> tuple[np.ndarray, str, bool]:
     from ortools.linear_solver.python import model_builder_helper as mbh
 
     model = mbh.ModelBuilderHelper()
-    model.fill_model_from_sparse_data(lb, ub, obj, np.concatenate(rlb), np.concatenate(rub), A)
+    model.fill_model_from_sparse_data(lb, ub, obj, row_lb, row_ub, A)
     solver = mbh.ModelSolverHelper(cfg.solver)
+    if not solver.solver_is_supported():
+        raise ValueError(f"config.solver: {cfg.solver!r} is not available in this OR-Tools build")
     if cfg.time_limit_s is not None:
         solver.set_time_limit_in_seconds(cfg.time_limit_s)
-    t1 = time.perf_counter()
     solver.solve(model)
-    solve_time = time.perf_counter() - t1
     status = solver.status()
-    if status not in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE):
-        raise InfeasibleError(
-            "sop",
-            f"S&OP model not solved (status {status.name}). Unmet demand is a slack, so check storage: "
-            + _storage_diagnosis(init, vol, store, warehouses),
-        )
-    x = np.asarray(solver.variable_values())
-    return _sop_result(
-        x, dem, families, warehouses, months, unit_cost, hold, pen, vol, l_cost, l_to, l_from, l_lt,
-        store, thru, F, W, T, L, off_I, off_U, off_X, off_T, n_cell, status.name, n_var, r0, build_time, solve_time,
-    )
+    ok = status in (mbh.SolveStatus.OPTIMAL, mbh.SolveStatus.FEASIBLE)
+    x = np.asarray(solver.variable_values()) if ok else np.zeros(lb.size)
+    return x, status.name, ok
+
+
+def _solve_highs(
+    A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, obj: np.ndarray, row_lb: np.ndarray, row_ub: np.ndarray,
+    time_limit_s: float | None,
+) -> tuple[np.ndarray, str, bool]:
+    from scipy.optimize import linprog
+
+    eq = row_lb == row_ub
+    up = ~eq & np.isfinite(row_ub)
+    lo = ~eq & np.isfinite(row_lb)
+    A_ub = sp.vstack([A[np.flatnonzero(up)], -A[np.flatnonzero(lo)]]).tocsr()
+    b_ub = np.concatenate([row_ub[up], -row_lb[lo]])
+    options = {"presolve": True}
+    if time_limit_s is not None:
+        options["time_limit"] = float(time_limit_s)
+    res = linprog(obj, A_ub=A_ub, b_ub=b_ub, A_eq=A[np.flatnonzero(eq)], b_eq=row_lb[eq],
+                  bounds=np.column_stack([lb, ub]), method="highs", options=options)
+    ok = res.status == 0
+    return (res.x if ok else np.zeros(lb.size)), ("OPTIMAL" if ok else res.message), ok
 
 
 def _storage_diagnosis(init: np.ndarray, vol: np.ndarray, store: np.ndarray, warehouses: list[str]) -> str:
