@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Response
 
+from oltp.shipments import record_tracking_event
 from serving.api.deps import DbDep, ShipmentsWrite
 from serving.api.routes.orders import _ERRORS
 from serving.schemas import PG_INT_MAX, TrackingEventIn, TrackingEventOut
@@ -15,20 +16,20 @@ __all__ = ["router"]
 router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
 
 
-def _get(result: Any, name: str, default: Any = None) -> Any:
-    return result.get(name, default) if isinstance(result, dict) else getattr(result, name, default)
-
-
-@router.post("/{shipment_id}/events", status_code=201, response_model=TrackingEventOut, responses=_ERRORS)
+@router.post(
+    "/{shipment_id}/events",
+    status_code=201,
+    response_model=TrackingEventOut,
+    responses={**_ERRORS, 200: {"model": TrackingEventOut, "description": "Duplicate external_id: recorded earlier"}},
+)
 def post_tracking_event(
     shipment_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],
     body: TrackingEventIn,
+    response: Response,
     _: ShipmentsWrite,
     db: DbDep,
 ) -> TrackingEventOut:
-    """Append a tracking event and advance the shipment's status (404 for an unknown shipment)."""
-    from oltp.shipments import record_tracking_event
-
+    """Append a tracking event and move the shipment's status forward (404 for an unknown shipment)."""
     with db.session() as session:
         result = record_tracking_event(
             session=session,
@@ -41,11 +42,13 @@ def post_tracking_event(
             external_id=body.external_id,
             source="api",
         )
+    if result["duplicate"]:
+        response.status_code = 200
     return TrackingEventOut(
-        shipment_id=shipment_id,
-        event_type=body.event_type,
-        occurred_at=body.occurred_at,
-        shipment_status=_get(result, "status") or _get(result, "shipment_status"),
-        event_id=_get(result, "event_id") or _get(result, "id"),
-        duplicate=bool(_get(result, "duplicate", False)),
+        shipment_id=result["shipment_id"],
+        event_type=result["event_type"],
+        occurred_at=result["occurred_at"],
+        shipment_status=result["status"],
+        event_id=result["id"],
+        duplicate=result["duplicate"],
     )
