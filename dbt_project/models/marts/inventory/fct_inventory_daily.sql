@@ -149,7 +149,7 @@ positions as (
         coalesce(o.opening_reserved, 0) + sum(reserved_change_in_scope) over (
             partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
         ) as reserved,
-        avg(demand_quantity * 1.0) over (
+        avg(cast(demand_quantity as double precision)) over (
             partition by daily.item_id, daily.warehouse_id
             order by inventory_date rows between {{ window - 1 }} preceding and current row
         ) as avg_daily_demand,
@@ -178,7 +178,7 @@ select
     p.on_hand - p.reserved as available,
     p.demand_quantity,
     p.avg_daily_demand,
-    {{ days_of_supply('p.on_hand', 'p.avg_daily_demand') }} as days_of_supply,
+    {{ days_of_supply("cast(p.on_hand as double precision)", "p.avg_daily_demand") }} as days_of_supply,
     (p.on_hand - p.reserved) <= 0 as is_out_of_stock,
     p.on_hand * i.unit_cost as inventory_value,
     coalesce(p._running_ingested_at, (select max(_ingested_at) from movements)) as _ingested_at,
