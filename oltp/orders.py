@@ -234,11 +234,8 @@ def place_order(
     items = find_many_by_code(
         session, Item, [n["item"] for n in norm], [f"lines[{i}].item" for i in range(len(norm))]
     )
-    if wh is None:
-        rank = _warehouse_rank(session, cust, None)
-        warehouse_id = min(rank, key=rank.__getitem__) if rank else None
-    else:
-        warehouse_id = wh.id
+    rank = _warehouse_rank(session, cust, wh.id if wh is not None else None)
+    warehouse_id = wh.id if wh is not None else (min(rank, key=rank.__getitem__) if rank else None)
     ordered_at = ordered_at or utcnow()
 
     order_id = session.scalar(text("select nextval(pg_get_serial_sequence('orders', 'id'))"))
@@ -312,7 +309,7 @@ def place_order(
         ordered_at,
     )
     if allocate:
-        _allocate(session, lock_order(session, order_id), ordered_at)
+        _allocate(session, lock_order(session, order_id), ordered_at, customer=cust, rank=rank)
     return get_order(session=session, order_id=order_id)
 
 
@@ -355,10 +352,18 @@ def allocate(*, session: Session, order_id: int, allocated_at: dt.datetime | Non
     return get_order(session=session, order_id=order_id)
 
 
-def _allocate(session: Session, order: Order, at: dt.datetime) -> None:
+def _allocate(
+    session: Session,
+    order: Order,
+    at: dt.datetime,
+    *,
+    customer: Customer | None = None,
+    rank: dict[int, int] | None = None,
+) -> None:
     lines = session.execute(
         text(
-            "select id, item_id, quantity_ordered - quantity_allocated - quantity_shipped - quantity_cancelled as open "
+            "select id, item_id, quantity_ordered - quantity_allocated - quantity_shipped - quantity_cancelled as open, "
+            "quantity_allocated + quantity_shipped as held "
             "from order_lines where order_id = :o order by line_number for update"
         ),
         {"o": order.id},
@@ -367,9 +372,10 @@ def _allocate(session: Session, order: Order, at: dt.datetime) -> None:
     if not need:
         return
     items = sorted({ln.item_id for ln in lines if ln.id in need})
-    customer = session.get(Customer, order.customer_id)
-    assert customer is not None
-    rank = _warehouse_rank(session, customer, order.warehouse_id)
+    if rank is None:
+        customer = customer or session.get(Customer, order.customer_id)
+        assert customer is not None
+        rank = _warehouse_rank(session, customer, order.warehouse_id)
     # One statement locks every candidate balance in ascending id (the global lock order); rows changed by a
     # concurrent transaction are re-checked against "on_hand > reserved" after the wait (READ COMMITTED).
     balances = session.execute(
@@ -436,12 +442,7 @@ def _allocate(session: Session, order: Order, at: dt.datetime) -> None:
     total_alloc = sum(line_alloc.values())
     total_need = sum(need.values())
     if order.status in _ALLOCATION_STATUSES:
-        has_alloc = session.scalar(
-            text(
-                "select bool_or(quantity_allocated + quantity_shipped > 0) from order_lines where order_id = :o"
-            ),
-            {"o": order.id},
-        )
+        has_alloc = total_alloc > 0 or any(ln.held > 0 for ln in lines)
         if total_alloc == total_need:
             status = "allocated"
         elif has_alloc:
