@@ -41,6 +41,10 @@ class FlowResult:
     stockout_days: int  # cell-days with unmet demand
     lost_units: int
     backordered_units: int
+    policy_s: np.ndarray  # I*W reorder points at the end of the run
+    policy_big_s: np.ndarray  # I*W order-up-to levels
+    lead_time_mean: np.ndarray  # I*W
+    lead_time_sd: np.ndarray  # I*W
 
 
 def _next_ship_day(day: np.ndarray, start_dow: int) -> np.ndarray:
@@ -248,4 +252,8 @@ def run_flow(
         stockout_days=int(stockout_days),
         lost_units=int(lost),
         backordered_units=int(bl_rem.sum()),
+        policy_s=s_pt,
+        policy_big_s=big_s,
+        lead_time_mean=cell_lt,
+        lead_time_sd=cell_lt_sd,
     )
