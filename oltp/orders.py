@@ -425,7 +425,7 @@ def _allocate(
             line_alloc[ln.id] = line_alloc.get(ln.id, 0) + take
     if reservations:
         session.execute(insert(Reservation), reservations)
-        reserved = {}
+        reserved: dict[int, int] = {}
         for r in reservations:
             reserved[r["balance_id"]] = reserved.get(r["balance_id"], 0) + r["quantity"]
         session.execute(

@@ -60,15 +60,16 @@ def receive_return(
         ),
         {"o": order_id},
     ).all()
-    returned = dict(
-        session.execute(
+    returned: dict[str, int] = {
+        r[0]: int(r[1])
+        for r in session.execute(
             text(
                 "select i.code, sum(rl.quantity) from return_lines rl join returns r on r.id = rl.return_id "
                 "join items i on i.id = rl.item_id where r.order_id = :o group by i.code"
             ),
             {"o": order_id},
-        ).all()
-    )
+        )
+    }
     shipped_qty: dict[str, int] = {}
     last: dict[str, Any] = {}
     for s in shipped:

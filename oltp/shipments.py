@@ -107,9 +107,10 @@ def get_shipment(*, session: Session, shipment_id: int) -> ShipmentResult:
 
 
 def _picked_unshipped(session: Session, order_id: int) -> list[Any]:
-    return session.execute(
-        text(
-            """
+    return list(
+        session.execute(
+            text(
+                """
             select r.id, r.balance_id, r.order_line_id, r.quantity, r.quantity_picked, b.warehouse_id, b.item_id,
                    b.lot_id, i.code as item, i.unit_weight_kg,
                    i.unit_length_cm * i.unit_width_cm * i.unit_height_cm / 1e6 as unit_m3
@@ -120,9 +121,10 @@ def _picked_unshipped(session: Session, order_id: int) -> list[Any]:
             where l.order_id = :o and r.status = 'active' and r.quantity_picked > 0
             order by r.id
             """
-        ),
-        {"o": order_id},
-    ).all()
+            ),
+            {"o": order_id},
+        ).all()
+    )
 
 
 def _choose_warehouse(session: Session, order: Any, rows: list[Any], warehouse: str | None) -> int:
@@ -313,7 +315,7 @@ def ship(
         )
         want = {}
         for i, line in enumerate(lines):
-            code, qty = line.get("item"), line.get("quantity")
+            code, qty = str(line.get("item")), line.get("quantity")
             if code not in ordered_items:
                 raise NotFoundError(
                     f"item '{code}' is not on order {order_id}", field=f"lines[{i}].item", value=code

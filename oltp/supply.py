@@ -120,7 +120,7 @@ def create_purchase_order(
                 "unit_cost must be >= 0", field=f"lines[{i}].unit_cost", value=ln["unit_cost"]
             )
     items = find_many_by_code(
-        session, Item, [ln.get("item") for ln in lines], [f"lines[{i}].item" for i in range(len(lines))]
+        session, Item, [str(ln.get("item")) for ln in lines], [f"lines[{i}].item" for i in range(len(lines))]
     )
     at = ordered_at or utcnow()
     pid = _next_id(session, "purchase_orders")
@@ -236,7 +236,7 @@ def receive_purchase_order(
     by_item = {r.code: r for r in po_lines}
     asked: dict[str, int] = {}
     for i, ln in enumerate(lines):
-        code = ln.get("item")
+        code = str(ln.get("item"))
         if code not in by_item:
             raise NotFoundError(
                 f"item '{code}' is not on purchase order {po.po_number}", field=f"lines[{i}].item", value=code
@@ -283,11 +283,12 @@ def receive_purchase_order(
     )
     po.status = "received" if remaining == 0 else "partially_received"
     session.flush()
-    loc_codes = dict(
-        session.execute(
+    loc_codes: dict[int, str] = {
+        r.id: r.code
+        for r in session.execute(
             text("select id, code from locations where id = any(:ids)"), {"ids": [p[0] for p in placed]}
-        ).all()
-    )
+        )
+    }
     result = {
         "receipt_id": receipt_id,
         "po_id": po_id,
@@ -368,7 +369,7 @@ def create_transfer(
     for i, ln in enumerate(lines):
         _qty(ln.get("quantity"), f"lines[{i}].quantity")
     items = find_many_by_code(
-        session, Item, [ln.get("item") for ln in lines], [f"lines[{i}].item" for i in range(len(lines))]
+        session, Item, [str(ln.get("item")) for ln in lines], [f"lines[{i}].item" for i in range(len(lines))]
     )
     at = created_at or utcnow()
     tid = _next_id(session, "transfers")
