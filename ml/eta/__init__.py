@@ -1,0 +1,1 @@
+"""Shipment ETA: LightGBM quantile regression of transit days (P10/P50/P90)."""
