@@ -113,3 +113,34 @@ def test_decide_promotion_tie_breaks_on_pinball() -> None:
     assert not decide_promotion(GateScores(0.31, 0.1), base, champ)[0]
     assert not decide_promotion(GateScores(0.6, 0.1), base, None)[0]
     assert decide_promotion(GateScores(0.4, 3.0), base, None)[0]
+
+
+def test_eta_uses_the_same_gate(tracking) -> None:
+    from ml.eta.evaluate import eta_backtest_id, evaluate_eta, split_by_ship_date
+    from ml.eta.features import build_eta_features
+    from ml.eta.synthetic import generate_shipments
+    from ml.eta.tracking import MODEL_NAME as ETA_NAME
+    from ml.eta.tracking import load_eta_model, log_eta_run
+    from ml.eta.tracking import promote_if_better as eta_promote
+    from ml.eta.train import EtaConfig, train_eta_model
+
+    data, truth = generate_shipments(1500, seed=2)
+    train, test = split_by_ship_date(data, test_days=30)
+    bid = eta_backtest_id(test)
+    good = train_eta_model(train, EtaConfig(num_threads=1, num_boost_round=40))
+    bad = train_eta_model(train, EtaConfig(quantiles=(0.9, 0.95, 0.99), num_threads=1, num_boost_round=40))
+    good_m = evaluate_eta(good.predict_shipments(test), test, truth)
+    bad_m = evaluate_eta(bad.predict_shipments(test), test, truth)
+
+    _, v1 = log_eta_run(good, good_m, train, backtest_id=bid, artifact_location=tracking)
+    assert eta_promote(v1, good_m, backtest_id=bid).promoted
+    _, v2 = log_eta_run(bad, bad_m, train, backtest_id=bid, artifact_location=tracking)
+    decision = eta_promote(v2, bad_m, backtest_id=bid)
+    assert not decision.promoted and "carrier promise" in decision.reason
+    assert MlflowClient().get_model_version(ETA_NAME, v2).tags["promotion.reason"] == decision.reason
+
+    served = load_eta_model("champion")
+    feats = build_eta_features(test).drop("actual_transit_days")
+    out = served.predict(feats.to_pandas())
+    assert list(out.columns) == ["shipment_id", "p10", "p50", "p90"]
+    np.testing.assert_allclose(out["p50"].to_numpy(), good.predict(feats)["p50"].to_numpy())
