@@ -125,7 +125,8 @@ class SlottingResult:
             metres; current counts only items with a current slot; ``travel_abc`` is the
             expectation over random within-class order, ``travel_abc_sample`` one seeded draw
             whose slots are in ``assignment.abc_location``), ``saving_vs_current_pct``,
-            ``saving_vs_abc_pct``, ``moves``, ``forced_moves`` (items whose current slot is
+            ``saving_vs_abc_pct``, ``moves``, ``abc_moves`` (relocations the ABC re-slot would
+            need), ``forced_moves`` (items whose current slot is
             missing or breaks a rule), ``move_budget``, ``move_penalty`` (final Lagrange
             multiplier), ``budget_binding`` (bool), ``items``, ``pick_slots``, ``solve_time_s``,
             ``distance_metric``.
@@ -624,6 +625,11 @@ def _result(
         "saving_vs_current_pct": 100 * (cur - opt) / cur if cur > 0 else 0.0,
         "saving_vs_abc_pct": 100 * (abc - opt) / abc if abc > 0 else 0.0,
         "moves": moves.height,
+        "abc_moves": int(
+            assignment.filter(
+                pl.col("current_location").is_null() | (pl.col("current_location") != pl.col("abc_location"))
+            ).height
+        ),
         "forced_moves": forced,
         "move_budget": cfg.move_budget,
         "move_penalty": lam,
