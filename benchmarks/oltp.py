@@ -300,7 +300,7 @@ def main() -> None:
         )
     out += [
         "",
-        "A place-order transaction does far more than a TPC-B transaction (about 10 statements, 5 tables written,"
+        "A place-order transaction does far more than a TPC-B transaction (about 20 round trips, 5 tables written,"
         " row locks on every balance of the ordered items) and runs through the SQLAlchemy ORM in CPython threads"
         " (GIL-bound on this 2-core machine), while pgbench is a C client sending 5 statements.",
         "",
