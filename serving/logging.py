@@ -50,11 +50,17 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or request_id_var.get()
+        request_id = (
+            record.__dict__.get("request_id") or record.__dict__.get("ctx_request_id") or request_id_var.get()
+        )
         if request_id:
             payload["request_id"] = request_id
         for key, value in record.__dict__.items():
-            if key not in _STANDARD_ATTRS and key != "request_id" and not key.startswith("_"):
+            if (
+                key not in _STANDARD_ATTRS
+                and key not in ("request_id", "ctx_request_id")
+                and not key.startswith("_")
+            ):
                 payload[key] = value
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
@@ -65,8 +71,8 @@ def _stamp_request_id(factory: Callable[..., logging.LogRecord]) -> Callable[...
     # Stamp the id when the record is created: handlers may format it later, outside the request's context.
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = factory(*args, **kwargs)
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
+        # Not ``request_id``: callers may pass that through ``extra=`` and logging refuses to overwrite it.
+        record.ctx_request_id = request_id_var.get()
         return record
 
     make._stockyard = True  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from serving.api.routes import (
+    eta,
     forecast,
     health,
     inventory,
@@ -119,17 +120,20 @@ class RequestContextMiddleware:
                 )
                 await send({"type": "http.response.body", "body": body})
         finally:
-            elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or UNMATCHED_ROUTE
-            method = scope.get("method", "")
-            self.metrics.observe_request(method, template, status, elapsed)
-            if log.isEnabledFor(logging.INFO):
-                log.info(
-                    "request",
-                    extra={"request_id": request_id, "method": method, "route": template, "path": scope.get("path"), "status": status,
-                           "duration_ms": round(elapsed * 1000, 3)},
-                )  # fmt: skip
+            try:
+                elapsed = time.perf_counter() - started
+                route = scope.get("route")
+                template = getattr(route, "path", None) or UNMATCHED_ROUTE
+                method = scope.get("method", "")
+                self.metrics.observe_request(method, template, status, elapsed)
+                if log.isEnabledFor(logging.INFO):
+                    log.info(
+                        "request",
+                        extra={"request_id": request_id, "method": method, "route": template,
+                               "path": scope.get("path"), "status": status, "duration_ms": round(elapsed * 1000, 3)},
+                    )  # fmt: skip
+            except Exception:  # bookkeeping must never turn an answered request into a failure
+                _errors.exception("request bookkeeping failed")
             request_id_var.reset(token)
 
 
@@ -211,7 +215,7 @@ def create_app(
     )
     app.state.serving = state
     install_error_handlers(app)
-    for module in (orders, inventory, shipments, forecast, slotting, replenishment, routing, health):
+    for module in (orders, inventory, shipments, forecast, eta, slotting, replenishment, routing, health):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     return app

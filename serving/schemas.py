@@ -157,7 +157,7 @@ class ForecastOut(BaseModel):
 
 
 class EtaIn(_Strict):
-    """A shipment id, or the shipment's attributes."""
+    """A recorded shipment's id, or the attributes of a shipment (carrier, service, origin, destination region)."""
 
     shipment_id: DbId | None = None
     carrier: Code | None = None
@@ -167,16 +167,19 @@ class EtaIn(_Strict):
     destination_lat: float | None = Field(default=None, ge=-90, le=90)
     destination_lon: float | None = Field(default=None, ge=-180, le=180)
     weight_kg: float | None = Field(default=None, ge=0, le=1_000_000)
-    picked_up_at: AwareDatetime | None = None
+    picked_up_at: AwareDatetime | None = Field(default=None, description="Pickup time; omitted: now.")
 
 
 class EtaOut(BaseModel):
     shipment_id: int | None = None
     model_version: str
-    predicted_delivery_date: dt.date
-    lower_date: dt.date
-    upper_date: dt.date
-    predicted_transit_days: float
+    ship_date: dt.date
+    predicted_delivery_date: dt.date = Field(description="Ship date + P50 transit days.")
+    earliest_delivery_date: dt.date = Field(description="Ship date + P10 transit days.")
+    latest_delivery_date: dt.date = Field(description="Ship date + P90 transit days.")
+    transit_days_p10: float
+    transit_days_p50: float
+    transit_days_p90: float
 
 
 # ------------------------------------------------------------------------------------------------------- plans

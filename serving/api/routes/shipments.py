@@ -20,7 +20,10 @@ router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
     "/{shipment_id}/events",
     status_code=201,
     response_model=TrackingEventOut,
-    responses={**_ERRORS, 200: {"model": TrackingEventOut, "description": "Duplicate external_id: recorded earlier"}},
+    responses={
+        **_ERRORS,
+        200: {"model": TrackingEventOut, "description": "Duplicate external_id: recorded earlier"},
+    },
 )
 def post_tracking_event(
     shipment_id: Annotated[int, Path(ge=1, le=PG_INT_MAX)],

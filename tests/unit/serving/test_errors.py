@@ -144,3 +144,23 @@ def test_json_formatter_carries_extra_fields() -> None:
     assert line["message"] == "hello you"
     assert line["route"] == "/v1/orders"
     assert line["level"] == "info"
+
+
+def test_request_id_stamping_coexists_with_explicit_extra() -> None:
+    from serving.logging import _stamp_request_id, request_id_var
+
+    original = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(_stamp_request_id(original))
+    token = request_id_var.set("ctx-1")
+    try:
+        explicit = logging.getLogger("t").makeRecord(
+            "t", logging.INFO, __file__, 1, "m", (), None, extra={"request_id": "x"}
+        )
+        implicit = logging.getLogger("t").makeRecord("t", logging.INFO, __file__, 1, "m", (), None)
+    finally:
+        request_id_var.reset(token)
+        logging.setLogRecordFactory(original)
+    assert json.loads(JsonFormatter().format(explicit))["request_id"] == "x"
+    assert (
+        json.loads(JsonFormatter().format(implicit))["request_id"] == "ctx-1"
+    )  # formatted outside the context
