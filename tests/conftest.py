@@ -7,6 +7,8 @@ external server; there each test gets its own database too (the role needs CREAT
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,7 +30,7 @@ def _with_database(uri: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """Admin URI of a running PostgreSQL server (database ``postgres``)."""
     from stockyard.pg import ensure_postgres, stop_postgres
     from stockyard.settings import Settings
@@ -37,13 +39,16 @@ def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if external:
         yield _with_database(external, "postgres")
         return
-    home = tmp_path_factory.mktemp("pg_home")
+    # Not under pytest's tmp_path: pytest prunes old basetemp folders, and a concurrent pytest run would delete
+    # the data directory of this session's live server.
+    home = Path(tempfile.mkdtemp(prefix="stockyard-test-pg-"))
     settings = Settings(home=home, pg_port=0, pg_database="postgres")
     uri = ensure_postgres(settings)
     try:
         yield uri
     finally:
         stop_postgres(settings)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
