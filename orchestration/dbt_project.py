@@ -62,12 +62,41 @@ def dbt_environment(settings: Settings | None = None) -> Iterator[dict[str, str]
 def prepare_manifest(settings: Settings | None = None) -> Path:
     """Parse the dbt project into ``manifest.json`` (what loading the definitions needs).
 
+    Skipped when the manifest is newer than every project file and was parsed for the same target.
+
     Args:
         settings: Stockyard settings; defaults to :func:`get_settings`.
 
     Returns:
         The manifest path.
     """
+    settings = settings or get_settings()
+    stamp = dbt_project.manifest_path.parent / ".stockyard_target"
+    if _manifest_is_current(stamp, settings.dbt_target):
+        return dbt_project.manifest_path
     with dbt_environment(settings):
         dbt_project.preparer.prepare(dbt_project)
+    stamp.write_text(settings.dbt_target)
     return dbt_project.manifest_path
+
+
+def _manifest_is_current(stamp: Path, target: str) -> bool:
+    """True when the manifest was parsed for ``target`` after the last change to any project file.
+
+    Parsing costs tens of seconds; ``stockyard run`` and every test would pay it for nothing (like ``make``).
+    """
+    manifest = dbt_project.manifest_path
+    if not manifest.exists() or not stamp.exists() or stamp.read_text().strip() != target:
+        return False
+    built = min(manifest.stat().st_mtime, stamp.stat().st_mtime)
+    skip = {
+        dbt_project.project_dir / "target",
+        dbt_project.project_dir / "logs",
+        dbt_project.project_dir / "dbt_packages",
+    }
+    for path in dbt_project.project_dir.rglob("*"):
+        if any(parent in skip for parent in path.parents) or not path.is_file():
+            continue
+        if path.stat().st_mtime > built:
+            return False
+    return True

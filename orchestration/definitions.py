@@ -10,12 +10,16 @@ import dagster as dg
 
 from orchestration.defs.automation.definitions import defs as automation_defs
 from orchestration.defs.dbt.definitions import defs as dbt_defs
+from orchestration.defs.gold.definitions import defs as gold_defs
+from orchestration.defs.ingest.definitions import defs as ingest_defs
 from orchestration.resources import build_resources
 
 __all__ = ["defs"]
 
 defs = dg.Definitions.merge(
+    ingest_defs,
     dbt_defs,
+    gold_defs,
     automation_defs,
     dg.Definitions(resources=build_resources()),
 )

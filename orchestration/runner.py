@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from stockyard.errors import ValidationError
 from stockyard.settings import Settings, get_settings
@@ -105,6 +105,15 @@ def prepare(settings: Settings | None = None) -> None:
     prepare_manifest(settings)
 
 
+def _root_cause(error: Any) -> str:
+    """The innermost message of a serialised error (Dagster wraps user errors in execution errors)."""
+    if error is None:
+        return "failed"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def _key(asset_key: dg.AssetKey) -> str:
     return asset_key.to_user_string()
 
@@ -187,8 +196,9 @@ def _tail(
                 kind: EventKind = "check_passed" if evaluation.passed else "check_failed"
                 emit(RunEvent(kind, name, evaluation.description or ""))
             elif event.event_type == DagsterEventType.STEP_FAILURE:
-                error = event.step_failure_data.error
-                emit(RunEvent("step_failed", event.step_key or "", error.message.strip() if error else ""))
+                emit(
+                    RunEvent("step_failed", event.step_key or "", _root_cause(event.step_failure_data.error))
+                )
         seen = len(records)
         if finished:
             return
@@ -200,6 +210,7 @@ def run_graph(
     settings: Settings | None = None,
     on_event: Callable[[RunEvent], None] | None = None,
     defs: dg.Definitions | None = None,
+    log_level: str = "WARNING",
 ) -> RunReport:
     """Materialise the selected assets (default: the whole graph) with their checks, in this process.
 
@@ -208,6 +219,7 @@ def run_graph(
         settings: Stockyard settings; defaults to :func:`get_settings`.
         on_event: Called from a helper thread with each :class:`RunEvent` while the run goes.
         defs: Definitions to run (default: ``orchestration.definitions.defs``, loaded after :func:`prepare`).
+        log_level: Level of Dagster's console log in this process (the run's event log keeps everything).
 
     Returns:
         The :class:`RunReport`; ``success`` is False when a step or a blocking check failed.
@@ -237,7 +249,13 @@ def run_graph(
             tail.start()
         try:
             result = job.execute_in_process(
-                instance=instance, asset_selection=keys, run_id=run_id, tags=tags, raise_on_error=False
+                # Dagster's console logger prints every event at DEBUG; the progress callback is the display.
+                run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+                instance=instance,
+                asset_selection=keys,
+                run_id=run_id,
+                tags=tags,
+                raise_on_error=False,
             )
         finally:
             stop.set()
@@ -248,8 +266,7 @@ def run_graph(
             {_key(e.asset_key) for e in result.get_asset_materialization_events() if e.asset_key}
         )
         for event in result.get_step_failure_events():
-            error = event.step_failure_data.error
-            report.failed_steps[event.step_key or "?"] = error.message.strip() if error else "failed"
+            report.failed_steps[event.step_key or "?"] = _root_cause(event.step_failure_data.error)
         graph = defs.resolve_asset_graph()
         for evaluation in result.get_asset_check_evaluations():
             if evaluation.passed:

@@ -1,0 +1,1 @@
+"""Gold: the marts checked by Great Expectations and published as Parquet for BI, Feast and ML."""

@@ -1,0 +1,13 @@
+"""The ingest domain's definitions."""
+
+import dagster as dg
+
+from orchestration.defs.ingest.assets import bronze_feeds, bronze_tables
+from orchestration.defs.ingest.checks import bronze_checks
+from orchestration.defs.ingest.sensors import outbox_ingest
+
+__all__ = ["defs"]
+
+defs = dg.Definitions(
+    assets=[bronze_tables, bronze_feeds], asset_checks=bronze_checks, sensors=[outbox_ingest]
+)

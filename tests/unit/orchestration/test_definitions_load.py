@@ -1,0 +1,155 @@
+"""The code location loads: every job, schedule and sensor resolves and every asset key is ``[layer, name]``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.defs.dbt.translator import LAYERS, StockyardDbtTranslator
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Definitions]:
+    from stockyard.settings import get_settings
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("STOCKYARD_HOME", str(tmp_path_factory.mktemp("home")))
+    mp.delenv("STOCKYARD_PG_DSN", raising=False)
+    get_settings.cache_clear()
+    try:
+        from orchestration.runner import prepare
+
+        prepare(get_settings())
+        from orchestration.definitions import defs as loaded
+
+        yield loaded
+    finally:
+        mp.undo()
+        get_settings.cache_clear()
+
+
+def test_every_job_schedule_and_sensor_resolves(defs: dg.Definitions) -> None:
+    jobs = {job.name for job in defs.resolve_all_job_defs()}
+    assert {"full_graph", "intraday_refresh"} <= jobs
+    for name in jobs:
+        defs.resolve_job_def(name)
+    schedule = defs.resolve_schedule_def("nightly_replan")
+    assert schedule.job_name == "full_graph"
+    for name in ("outbox_ingest", "record_run_failure"):
+        defs.resolve_sensor_def(name)
+    # The repository validates the whole graph (deps, checks, resources) when it is built.
+    defs.get_repository_def()
+
+
+def test_asset_keys_are_layer_and_name(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    keys = list(graph.get_all_asset_keys())
+    assert len(keys) > 50
+    for key in keys:
+        assert len(key.path) == 2, key
+        assert key.path[0] in LAYERS, key
+        assert "duckdb" not in key.to_user_string() and "postgres" not in key.to_user_string()
+    layers = {key.path[0] for key in keys}
+    assert {"bronze", "staging", "marts"} <= layers
+
+
+def test_every_asset_is_materialisable_and_grouped(defs: dg.Definitions) -> None:
+    """dbt sources resolve to the ingest assets: nothing in the graph is an external stub."""
+    graph = defs.resolve_asset_graph()
+    external = set(graph.get_all_asset_keys()) - set(graph.materializable_asset_keys)
+    assert not external, (
+        f"unmaterialisable (dangling dbt sources?): {sorted(k.to_user_string() for k in external)}"
+    )
+    for key in graph.materializable_asset_keys:
+        assert graph.get(key).group_name not in (None, "default"), key
+
+
+def test_marts_hang_off_bronze_and_blocking_checks_guard_them(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    order_lines = dg.AssetKey(["marts", "fct_order_lines"])
+    upstream = graph.get(order_lines).parent_keys
+    assert upstream, "fct_order_lines has no parents"
+    ancestors = dg.AssetSelection.assets(order_lines).upstream().resolve(graph)
+    assert dg.AssetKey(["bronze", "oltp__order_lines"]) in ancestors
+    check = graph.get_check_spec(
+        dg.AssetCheckKey(dg.AssetKey(["bronze", "oltp__order_lines"]), "gx_order_lines")
+    )
+    assert check.blocking
+    gold = dg.AssetKey(["marts", "gold_parquet"])
+    assert order_lines in graph.get(gold).parent_keys
+
+
+def test_dbt_tests_are_asset_checks(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    staging_checks = [k for k in graph.asset_check_keys if k.asset_key.path[0] in ("staging", "marts")]
+    assert staging_checks
+
+
+def _props(fqn: list[str], resource_type: str = "model", **extra: object) -> dict[str, object]:
+    return {
+        "fqn": fqn,
+        "resource_type": resource_type,
+        "name": fqn[-1],
+        "unique_id": f"{resource_type}.x",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("fqn", "key", "group"),
+    [
+        (["stockyard", "marts", "orders", "fct_orders"], ["marts", "fct_orders"], "orders"),
+        (["stockyard", "intermediate", "inventory", "int_x"], ["intermediate", "int_x"], "inventory"),
+        (["stockyard", "staging", "oltp", "stg_oltp__orders"], ["staging", "stg_oltp__orders"], "oltp"),
+        (["stockyard", "marts", "dim_date"], ["marts", "dim_date"], "marts"),
+    ],
+)
+def test_translator_derives_key_and_group_from_fqn(fqn: list[str], key: list[str], group: str) -> None:
+    translator = StockyardDbtTranslator()
+    props = _props(fqn)
+    assert translator._key(props) == dg.AssetKey(key)
+    assert translator._group(props) == group
+
+
+def test_translator_maps_sources_to_bronze_and_honours_meta_group() -> None:
+    translator = StockyardDbtTranslator()
+    source = {"resource_type": "source", "source_name": "oltp", "name": "orders", "fqn": ["stockyard", "x"]}
+    assert translator._key(source) == dg.AssetKey(["bronze", "oltp__orders"])
+    assert translator._group(source) == "oltp"
+    meta = _props(["stockyard", "marts", "orders", "fct_x"], config={"meta": {"dagster": {"group": "sop"}}})
+    assert translator._group(meta) == "sop"
+
+
+def test_translator_rejects_models_outside_layer_folders() -> None:
+    with pytest.raises(ValueError, match="outside the layer folders"):
+        StockyardDbtTranslator()._key(_props(["stockyard", "adhoc", "thing"]))
+
+
+def test_invalid_selection_is_a_user_error(defs: dg.Definitions) -> None:
+    from orchestration.runner import resolve_selection
+    from stockyard.errors import ValidationError
+
+    with pytest.raises(ValidationError):
+        resolve_selection(defs, "key:no/such_asset")
+    assert dg.AssetKey(["bronze", "oltp__orders"]) in resolve_selection(defs, "key:bronze/oltp__orders")
+
+
+def test_storage_is_sqlite_by_default_and_postgres_with_a_dsn(tmp_path: Path) -> None:
+    import yaml
+
+    from orchestration.instance import STORAGE_URL_ENV, dagster_env, storage_url, write_dagster_yaml
+    from stockyard.settings import Settings
+
+    sqlite = Settings(home=tmp_path / "a")
+    config = yaml.safe_load((write_dagster_yaml(sqlite) / "dagster.yaml").read_text())
+    assert config["telemetry"] == {"enabled": False}
+    assert "sqlite" in config["storage"]
+    assert storage_url(sqlite) is None
+    pg = Settings(home=tmp_path / "b", pg_dsn="postgresql://u:secret@db.example:5433/stock")
+    url = storage_url(pg)
+    assert url is not None and url.startswith("postgresql://u:secret@db.example:5433/stock?")
+    assert "search_path%3Ddagster" in url
+    assert STORAGE_URL_ENV not in dagster_env(sqlite)
