@@ -138,10 +138,24 @@ def run_dbt(
         target,
     ]
     with _patched_environ(env):
-        result = dbtRunner().invoke(cli)
+        try:
+            result = dbtRunner().invoke(cli)
+        finally:
+            if target == "duckdb":
+                _release_duckdb()
     if raise_on_failure and not result.success:
         raise DbtError(f"dbt {' '.join(args)} failed on {target}: {_failure_summary(result)}")
     return result
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB file dbt-duckdb keeps open in this process, so readers (and the next run) can open it."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    env = DuckDBConnectionManager._ENV
+    if env is not None:
+        env.close()
+    DuckDBConnectionManager.close_all_connections()
 
 
 def _failure_summary(result: dbtRunnerResult) -> str:

@@ -30,4 +30,4 @@ select
     {{ days_between('order_date', '(select as_of_date from as_of)') }} as days_backordered,
     coalesce(promised_date < (select as_of_date from as_of), false) as is_past_promise
 from lines
-where quantity_backordered > 0 and order_status not in ('cancelled', 'delivered')
+where quantity_backordered > 0 and order_status <> 'cancelled'
