@@ -222,6 +222,8 @@ def build_history(
     cold = np.isin(items["temperature_class"].to_numpy(), ["chilled", "frozen"])
     cost_of = items["unit_cost"].to_numpy()
 
+    if days == 0:
+        return _opening_only(h, master, flow, ids, conn, start)
     # ---------------------------------------------------------------- orders and lines (placed before `days`)
     lines = lines.with_row_index("line_row").filter(pl.col("day") < days)
     n_lines = lines.height
@@ -1090,6 +1092,49 @@ def build_history(
         "events": events_df.height,
         "tracking_events": tracking_df.height,
     }
+    return h
+
+
+def _opening_only(
+    h: History,
+    master: MasterData,
+    flow: FlowResult,
+    ids: MasterIds,
+    conn: psycopg.Connection,
+    start: dt.datetime,
+) -> History:
+    """A history of zero days: opening balances (and their ledger rows) only; the services write the rest."""
+    n_w = len(master.warehouses)
+    n_c = len(master.items) * n_w
+    loc_of_cell = ids.location[master.pick_face.reshape(-1)]
+    op = flow.opening.reshape(-1).astype(np.int64)
+    cells = np.arange(n_c)
+    balances = pl.DataFrame(
+        {
+            "id": next_id(conn, "inventory_balances") + cells,
+            "warehouse_id": ids.warehouse[cells % n_w],
+            "location_id": loc_of_cell,
+            "item_id": ids.item[cells // n_w],
+            "on_hand": op,
+            "reserved": np.zeros(n_c, dtype=np.int64),
+        }
+    )
+    pos = np.flatnonzero(op > 0)
+    ledger = pl.DataFrame(
+        {
+            "id": next_id(conn, "inventory_ledger") + np.arange(len(pos)),
+            "occurred_at": [start] * len(pos),
+            "warehouse_id": ids.warehouse[pos % n_w],
+            "location_id": loc_of_cell[pos],
+            "item_id": ids.item[pos // n_w],
+            "quantity_delta": op[pos],
+            "reason": ["opening_balance"] * len(pos),
+        }
+    )
+    h.tables = {t: pl.DataFrame() for t in WRITE_ORDER}
+    h.tables["inventory_balances"] = balances
+    h.tables["inventory_ledger"] = ledger
+    h.stats = {"orders": 0, "order_lines": 0, "shipments": 0, "ledger_rows": ledger.height}
     return h
 
 
