@@ -7,6 +7,7 @@ change it describes was committed: a rolled-back service leaves neither the chan
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from oltp.models import Event
 
-__all__ = ["emit", "utcnow"]
+__all__ = ["emit", "encode_payload", "utcnow"]
 
 
 def utcnow() -> dt.datetime:
@@ -35,6 +36,18 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+def encode_payload(payload: Mapping[str, Any]) -> str:
+    """The JSON text of an event payload, for services that write the outbox row inside a batched statement.
+
+    Args:
+        payload: JSON-serialisable details (dates and decimals are converted as in :func:`emit`).
+
+    Returns:
+        JSON text to bind as ``cast(:payload as jsonb)``.
+    """
+    return json.dumps(_jsonable(payload), separators=(",", ":"))
 
 
 def emit(

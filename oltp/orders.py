@@ -14,11 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
-from oltp.events import emit, utcnow
-from oltp.inventory import find_by_code, find_many_by_code
+from oltp.events import emit, encode_payload, utcnow
 from oltp.models import (
     ORDER_CHANNELS,
     Customer,
@@ -26,7 +25,6 @@ from oltp.models import (
     Order,
     OrderLine,
     OrderStatusHistory,
-    Reservation,
     Warehouse,
 )
 from stockyard.errors import ConflictError, NotFoundError, ValidationError
@@ -122,15 +120,6 @@ def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 12742.0 * math.asin(math.sqrt(a))
 
 
-def _warehouse_rank(session: Session, customer: Customer, first: int | None) -> dict[int, int]:
-    """Preference of each warehouse: the order's own first, the rest by distance from the customer."""
-    rows = session.execute(select(Warehouse.id, Warehouse.lat, Warehouse.lon)).all()
-    ordered = sorted(
-        rows, key=lambda r: (r.id != first, _haversine_km(customer.lat, customer.lon, r.lat, r.lon), r.id)
-    )
-    return {r.id: i for i, r in enumerate(ordered)}
-
-
 def _request_hash(body: dict[str, Any]) -> str:
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -142,6 +131,125 @@ def _positive_int(value: object, field: str) -> int:
     if value <= 0:
         raise ValidationError(f"{field} must be positive, got {value}", field=field, value=value)
     return value
+
+
+# --------------------------------------------------------------------------------------------- statements
+# place_order costs four statements whatever the number of lines (plus BEGIN/COMMIT): look-up, create,
+# lock candidate balances, write the allocation. Each is a fixed SQL text over array parameters, so psycopg
+# prepares it once per connection; lines, reservations and balances travel as parallel arrays (unnest).
+
+# Master data and the idempotency key in one round trip. Codes map to ids through the unique ``code`` indexes;
+# nothing is cached across transactions, so a price change or a new warehouse is seen by the next order.
+_LOOKUP = text(
+    """
+    select
+      (select json_build_array(id, lat, lon) from customers where code = :customer) as customer,
+      (select coalesce(json_agg(json_build_array(code, id, list_price::text)), '[]'::json)
+         from items where code = any(cast(:items as text[]))) as items,
+      (select coalesce(json_agg(json_build_array(id, code, lat, lon) order by id), '[]'::json)
+         from warehouses) as warehouses,
+      (select json_build_array(id, request_hash) from orders where idempotency_key = :key) as existing
+    """
+)
+
+# The order, its lines, the first status-history row and ``order.created`` in one statement. Everything hangs off
+# the ``o`` CTE: when the insert hits a unique key (idempotency key or order number taken), ``o`` is empty and
+# nothing else is written. The new order row is invisible to other transactions until commit, so creating it
+# first keeps the lock order (orders before balances) without a separate ``FOR UPDATE``.
+_CREATE = text(
+    """
+    with n as (select nextval(pg_get_serial_sequence('orders', 'id')) as id),
+    o as (
+      insert into orders (id, order_number, customer_id, warehouse_id, channel, priority, ordered_at,
+                          promised_date, status, idempotency_key, request_hash)
+      select n.id,
+             coalesce(:order_number, 'SO-' || repeat('0', greatest(0, 8 - length(n.id::text))) || n.id::text),
+             :customer_id, :warehouse_id, :channel, :priority, :ordered_at, :promised_date, 'new',
+             :key, :request_hash
+      from n
+      on conflict do nothing
+      returning id, order_number, ordered_at
+    ),
+    l as (
+      insert into order_lines (order_id, line_number, item_id, quantity_ordered, quantity_backordered,
+                               unit_price, is_promo)
+      select o.id, u.n, u.item_id, u.qty, u.qty, u.price, u.promo
+      from o, unnest(cast(:item_ids as int[]), cast(:qtys as int[]), cast(:prices as numeric[]),
+                     cast(:promos as boolean[])) with ordinality as u(item_id, qty, price, promo, n)
+      returning id, line_number, unit_price
+    ),
+    h as (
+      insert into order_status_history (order_id, from_status, to_status, changed_at)
+      select o.id, null, 'new', o.ordered_at from o
+    ),
+    e as (
+      insert into events (aggregate_type, aggregate_id, event_type, payload, occurred_at)
+      select 'order', o.id::text, 'order.created',
+             cast(:payload as jsonb) || jsonb_build_object('order_number', o.order_number), o.ordered_at
+      from o
+    )
+    select o.id, o.order_number, o.ordered_at, l.id as line_id, l.line_number, l.unit_price
+    from o, l order by l.line_number
+    """
+)
+
+# Candidate balances of the ordered items, locked in ONE statement in ascending id (the global lock order).
+# Under READ COMMITTED a row changed by a concurrent transaction is re-checked against "on_hand > reserved"
+# after the wait, so a balance drained meanwhile is skipped rather than oversold.
+_LOCK_CANDIDATES = text(
+    """
+    select b.id, b.warehouse_id, b.item_id, b.on_hand - b.reserved as available,
+           lot.expiry_date, loc.location_type, loc.code as location
+    from inventory_balances b
+    join locations loc on loc.id = b.location_id
+    left join lots lot on lot.id = b.lot_id
+    where b.item_id = any(cast(:items as int[])) and b.on_hand > b.reserved and loc.is_active
+      and loc.location_type in ('pick_face', 'reserve')
+    order by b.id
+    for update of b
+    """
+)
+
+# Every write of an allocation in one statement: reservations, reserved quantities of the (already locked)
+# balances, line quantities, the order status with its history row, and ``order.allocated``. Each table is
+# touched by one CTE only (PostgreSQL forbids changing a row twice in one statement); empty arrays write nothing.
+_WRITE_ALLOCATION = text(
+    """
+    with r as (
+      insert into reservations (order_line_id, balance_id, quantity)
+      select * from unnest(cast(:r_lines as int[]), cast(:r_balances as int[]), cast(:r_qtys as int[]))
+    ),
+    b as (
+      update inventory_balances b set reserved = b.reserved + u.qty
+      from unnest(cast(:b_ids as int[]), cast(:b_qtys as int[])) as u(id, qty)
+      where b.id = u.id
+    ),
+    l as (
+      update order_lines l set quantity_allocated = l.quantity_allocated + u.alloc,
+                               quantity_backordered = u.open - u.alloc
+      from unnest(cast(:l_ids as int[]), cast(:l_allocs as int[]), cast(:l_opens as int[])) as u(id, alloc, open)
+      where l.id = u.id
+    ),
+    o as (
+      update orders set status = cast(:to_status as varchar) where id = :order_id and cast(:changed as boolean)
+    ),
+    h as (
+      insert into order_status_history (order_id, from_status, to_status, changed_at)
+      select :order_id, cast(:from_status as varchar), cast(:to_status as varchar), cast(:at as timestamptz)
+      where cast(:changed as boolean)
+    )
+    insert into events (aggregate_type, aggregate_id, event_type, payload, occurred_at)
+    values ('order', cast(:order_id as text), 'order.allocated', cast(:payload as jsonb), :at)
+    """
+)
+
+
+def _rank_warehouses(
+    warehouses: list[tuple[int, float, float]], lat: float, lon: float, first: int | None
+) -> dict[int, int]:
+    """Preference of each warehouse ``(id, lat, lon)``: the order's own first, the rest by distance."""
+    ordered = sorted(warehouses, key=lambda w: (w[0] != first, _haversine_km(lat, lon, w[1], w[2]), w[0]))
+    return {w[0]: i for i, w in enumerate(ordered)}
 
 
 # ------------------------------------------------------------------------------------------------- services
@@ -160,6 +268,9 @@ def place_order(
     allocate: bool = True,
 ) -> OrderResult:
     """Create an order (and by default allocate it) in the caller's transaction.
+
+    Four SQL statements whatever the number of lines (look-up, create, lock balances, allocate); see
+    ``oltp/locking.md`` for the lock order.
 
     Args:
         session: Open session (one transaction; nothing is written when this raises).
@@ -224,106 +335,122 @@ def place_order(
         ],
     }
     request_hash = _request_hash(body)
-    if idempotency_key is not None:
-        existing = _by_idempotency_key(session, idempotency_key, request_hash)
-        if existing is not None:
-            return existing
 
-    cust = find_by_code(session, Customer, customer, field="customer")
-    wh = find_by_code(session, Warehouse, warehouse, field="warehouse") if warehouse is not None else None
-    items = find_many_by_code(
-        session, Item, [n["item"] for n in norm], [f"lines[{i}].item" for i in range(len(norm))]
-    )
-    rank = _warehouse_rank(session, cust, wh.id if wh is not None else None)
-    warehouse_id = wh.id if wh is not None else (min(rank, key=rank.__getitem__) if rank else None)
+    # 1. look-ups (and the idempotency key) in one statement
+    found = session.execute(
+        _LOOKUP,
+        {"customer": customer, "items": sorted({n["item"] for n in norm}), "key": idempotency_key},
+    ).one()
+    if found.existing is not None:
+        return _replay(session, idempotency_key, found.existing[0], found.existing[1], request_hash)
+    if found.customer is None:
+        raise NotFoundError(f"unknown customer '{customer}' (customer)", field="customer", value=customer)
+    customer_id, cust_lat, cust_lon = found.customer
+    warehouses = [(w[0], w[2], w[3]) for w in found.warehouses]
+    wh_codes = {w[0]: w[1] for w in found.warehouses}
+    wh_id: int | None = None
+    if warehouse is not None:
+        wh_id = next((w_id for w_id, code in wh_codes.items() if code == warehouse), None)
+        if wh_id is None:
+            raise NotFoundError(
+                f"unknown warehouse '{warehouse}' (warehouse)", field="warehouse", value=warehouse
+            )
+    items = {row[0]: (row[1], Decimal(row[2])) for row in found.items}
+    for i, n in enumerate(norm):
+        if n["item"] not in items:
+            raise NotFoundError(
+                f"unknown item '{n['item']}' (lines[{i}].item)", field=f"lines[{i}].item", value=n["item"]
+            )
+    rank = _rank_warehouses(warehouses, cust_lat, cust_lon, wh_id)
+    warehouse_id = wh_id if wh_id is not None else (min(rank, key=rank.__getitem__) if rank else None)
     ordered_at = ordered_at or utcnow()
 
-    order_id = session.scalar(text("select nextval(pg_get_serial_sequence('orders', 'id'))"))
-    number = order_number or f"SO-{order_id:08d}"
-    inserted = session.scalar(
-        pg_insert(Order)
-        .values(
-            id=order_id,
-            order_number=number,
-            customer_id=cust.id,
-            warehouse_id=warehouse_id,
-            channel=channel,
-            priority=priority,
-            ordered_at=ordered_at,
-            promised_date=promised_date,
-            status="new",
-            idempotency_key=idempotency_key,
-            request_hash=request_hash,
-        )
-        .on_conflict_do_nothing()
-        .returning(Order.id)
-    )
-    if inserted is None:
+    # 2. order + lines + history + order.created
+    created = session.execute(
+        _CREATE,
+        {
+            "order_number": order_number,
+            "customer_id": customer_id,
+            "warehouse_id": warehouse_id,
+            "channel": channel,
+            "priority": priority,
+            "ordered_at": ordered_at,
+            "promised_date": promised_date,
+            "key": idempotency_key,
+            "request_hash": request_hash,
+            "item_ids": [items[n["item"]][0] for n in norm],
+            "qtys": [n["quantity"] for n in norm],
+            "prices": [n["unit_price"] if n["unit_price"] is not None else items[n["item"]][1] for n in norm],
+            "promos": [n["is_promo"] for n in norm],
+            "payload": encode_payload(
+                {
+                    "customer": customer,
+                    "warehouse": wh_codes.get(warehouse_id) if warehouse_id is not None else None,
+                    "channel": channel,
+                    "priority": priority,
+                    "promised_date": promised_date,
+                    "lines": [{"item": n["item"], "quantity": n["quantity"]} for n in norm],
+                }
+            ),
+        },
+    ).all()
+    if not created:
         # A concurrent request with the same key committed first (the insert waited for it), or the order
         # number is taken: nothing of ours was written.
         if idempotency_key is not None:
-            existing = _by_idempotency_key(session, idempotency_key, request_hash)
-            if existing is not None:
-                return existing
+            again = session.execute(
+                select(Order.id, Order.request_hash).where(Order.idempotency_key == idempotency_key)
+            ).first()
+            if again is not None:
+                return _replay(session, idempotency_key, again.id, again.request_hash, request_hash)
+        number = order_number
         raise ConflictError(f"order number '{number}' already exists", field="order_number", value=number)
-
-    session.execute(
-        insert(OrderLine),
-        [
-            {
-                "order_id": order_id,
-                "line_number": i + 1,
-                "item_id": items[n["item"]].id,
-                "quantity_ordered": n["quantity"],
-                "quantity_backordered": n["quantity"],
-                "unit_price": n["unit_price"] if n["unit_price"] is not None else items[n["item"]].list_price,
-                "is_promo": n["is_promo"],
-            }
-            for i, n in enumerate(norm)
-        ],
-    )
-    session.execute(
-        insert(OrderStatusHistory).values(
-            order_id=order_id, from_status=None, to_status="new", changed_at=ordered_at
-        )
-    )
-    wh_code = (
-        wh.code
-        if wh is not None
-        else session.scalar(select(Warehouse.code).where(Warehouse.id == warehouse_id))
-    )
-    emit(
-        session,
-        "order",
-        order_id,
-        "order.created",
-        {
-            "order_number": number,
-            "customer": customer,
-            "warehouse": wh_code,
-            "channel": channel,
-            "priority": priority,
-            "promised_date": promised_date,
-            "lines": [{"item": n["item"], "quantity": n["quantity"]} for n in norm],
-        },
-        ordered_at,
-    )
+    order_id, number, stored_at = created[0].id, created[0].order_number, created[0].ordered_at
+    # (id, item_id, open, held): a new order holds nothing yet.
+    open_lines = [
+        (row.line_id, items[n["item"]][0], n["quantity"], 0) for row, n in zip(created, norm, strict=True)
+    ]
+    status = "new"
+    allocated: dict[int, int] = {}
     if allocate:
-        _allocate(session, lock_order(session, order_id), ordered_at, customer=cust, rank=rank)
-    return get_order(session=session, order_id=order_id)
+        status, allocated = _allocate_lines(session, order_id, number, "new", open_lines, rank, ordered_at)
+    return OrderResult(
+        id=order_id,
+        order_number=number,
+        status=status,
+        customer=customer,
+        warehouse=wh_codes.get(warehouse_id) if warehouse_id is not None else None,
+        channel=channel,
+        priority=priority,
+        ordered_at=stored_at,
+        promised_date=promised_date,
+        lines=tuple(
+            OrderLineResult(
+                line_number=row.line_number,
+                item=n["item"],
+                quantity=n["quantity"],
+                allocated_quantity=allocated.get(row.line_id, 0),
+                backordered_quantity=n["quantity"] - allocated.get(row.line_id, 0),
+                picked_quantity=0,
+                shipped_quantity=0,
+                cancelled_quantity=0,
+                unit_price=float(row.unit_price),
+            )
+            for row, n in zip(created, norm, strict=True)
+        ),
+    )
 
 
-def _by_idempotency_key(session: Session, key: str, request_hash: str) -> OrderResult | None:
-    row = session.execute(select(Order.id, Order.request_hash).where(Order.idempotency_key == key)).first()
-    if row is None:
-        return None
-    if row.request_hash != request_hash:
+def _replay(
+    session: Session, key: str | None, order_id: int, stored_hash: str | None, request_hash: str
+) -> OrderResult:
+    if stored_hash != request_hash:
         raise ConflictError(
             f"idempotency key '{key}' was already used with a different request",
             field="idempotency_key",
             value=key,
         )
-    return get_order(session=session, order_id=row.id)
+    return get_order(session=session, order_id=order_id)
 
 
 def allocate(*, session: Session, order_id: int, allocated_at: dt.datetime | None = None) -> OrderResult:
@@ -352,47 +479,61 @@ def allocate(*, session: Session, order_id: int, allocated_at: dt.datetime | Non
     return get_order(session=session, order_id=order_id)
 
 
-def _allocate(
-    session: Session,
-    order: Order,
-    at: dt.datetime,
-    *,
-    customer: Customer | None = None,
-    rank: dict[int, int] | None = None,
-) -> None:
-    lines = session.execute(
+def _allocate(session: Session, order: Order, at: dt.datetime) -> None:
+    """Allocate the open quantity of a locked order (ORM row from :func:`lock_order`)."""
+    # Lines after the order lock (lock order); the customer and warehouses for the ranking ride along.
+    rows = session.execute(
         text(
-            "select id, item_id, quantity_ordered - quantity_allocated - quantity_shipped - quantity_cancelled as open, "
-            "quantity_allocated + quantity_shipped as held "
-            "from order_lines where order_id = :o order by line_number for update"
+            """
+            select l.id, l.item_id,
+                   l.quantity_ordered - l.quantity_allocated - l.quantity_shipped - l.quantity_cancelled as open,
+                   l.quantity_allocated + l.quantity_shipped as held, c.lat, c.lon,
+                   (select json_agg(json_build_array(id, lat, lon) order by id) from warehouses) as warehouses
+            from order_lines l join orders o on o.id = l.order_id join customers c on c.id = o.customer_id
+            where l.order_id = :o order by l.line_number for update of l
+            """
         ),
         {"o": order.id},
     ).all()
-    need = {ln.id: ln.open for ln in lines if ln.open > 0}
-    if not need:
+    if not any(r.open > 0 for r in rows):
         return
-    items = sorted({ln.item_id for ln in lines if ln.id in need})
-    if rank is None:
-        customer = customer or session.get(Customer, order.customer_id)
-        assert customer is not None
-        rank = _warehouse_rank(session, customer, order.warehouse_id)
-    # One statement locks every candidate balance in ascending id (the global lock order); rows changed by a
-    # concurrent transaction are re-checked against "on_hand > reserved" after the wait (READ COMMITTED).
+    rank = _rank_warehouses(
+        [(w[0], w[1], w[2]) for w in rows[0].warehouses or []], rows[0].lat, rows[0].lon, order.warehouse_id
+    )
+    status, _ = _allocate_lines(
+        session,
+        order.id,
+        order.order_number,
+        order.status,
+        [(r.id, r.item_id, r.open, r.held) for r in rows],
+        rank,
+        at,
+    )
+    # The statement above already wrote the status; keep the ORM row in step without a second UPDATE.
+    set_committed_value(order, "status", status)
+
+
+def _allocate_lines(
+    session: Session,
+    order_id: int,
+    order_number: str,
+    current_status: str,
+    lines: list[tuple[int, int, int, int]],
+    rank: dict[int, int],
+    at: dt.datetime,
+) -> tuple[str, dict[int, int]]:
+    """Reserve stock for ``lines`` ``[(line_id, item_id, open, held)]`` of a locked (or new) order.
+
+    Two statements: lock the candidate balances, then write reservations, balances, lines, status and event.
+
+    Returns:
+        The order status afterwards and the units allocated now per line id.
+    """
+    need = {lid: open_ for lid, _, open_, _ in lines if open_ > 0}
+    if not need:
+        return current_status, {}
     balances = session.execute(
-        text(
-            """
-            select b.id, b.warehouse_id, b.item_id, b.on_hand - b.reserved as available,
-                   lot.expiry_date, loc.location_type, loc.code as location
-            from inventory_balances b
-            join locations loc on loc.id = b.location_id
-            left join lots lot on lot.id = b.lot_id
-            where b.item_id = any(:items) and b.on_hand > b.reserved and loc.is_active
-              and loc.location_type in ('pick_face', 'reserve')
-            order by b.id
-            for update of b
-            """
-        ),
-        {"items": items},
+        _LOCK_CANDIDATES, {"items": sorted({item for lid, item, _, _ in lines if lid in need})}
     ).all()
     by_item: dict[int, list[Any]] = {}
     for b in balances:
@@ -409,11 +550,11 @@ def _allocate(
             )
         )
     available = {b.id: b.available for b in balances}
-    reservations: list[dict[str, int]] = []
+    reservations: list[tuple[int, int, int]] = []
     line_alloc: dict[int, int] = {}
-    for ln in lines:
-        want = need.get(ln.id, 0)
-        for b in by_item.get(ln.item_id, []):
+    for lid, item_id, _, _ in lines:
+        want = need.get(lid, 0)
+        for b in by_item.get(item_id, []):
             if want == 0:
                 break
             take = min(want, available[b.id])
@@ -421,56 +562,54 @@ def _allocate(
                 continue
             available[b.id] -= take
             want -= take
-            reservations.append({"order_line_id": ln.id, "balance_id": b.id, "quantity": take})
-            line_alloc[ln.id] = line_alloc.get(ln.id, 0) + take
-    if reservations:
-        session.execute(insert(Reservation), reservations)
-        reserved: dict[int, int] = {}
-        for r in reservations:
-            reserved[r["balance_id"]] = reserved.get(r["balance_id"], 0) + r["quantity"]
-        session.execute(
-            text("update inventory_balances set reserved = reserved + :q where id = :id"),
-            [{"id": k, "q": v} for k, v in sorted(reserved.items())],
-        )
-    session.execute(
-        text(
-            "update order_lines set quantity_allocated = quantity_allocated + :a, "
-            "quantity_backordered = :open - :a where id = :id"
-        ),
-        [{"id": lid, "a": line_alloc.get(lid, 0), "open": open_} for lid, open_ in need.items()],
-    )
+            reservations.append((lid, b.id, take))
+            line_alloc[lid] = line_alloc.get(lid, 0) + take
+    reserved: dict[int, int] = {}
+    for _, bid, q in reservations:
+        reserved[bid] = reserved.get(bid, 0) + q
     total_alloc = sum(line_alloc.values())
     total_need = sum(need.values())
-    if order.status in _ALLOCATION_STATUSES:
-        has_alloc = total_alloc > 0 or any(ln.held > 0 for ln in lines)
+    status = current_status
+    if current_status in _ALLOCATION_STATUSES:
+        has_alloc = total_alloc > 0 or any(held > 0 for _, _, _, held in lines)
         if total_alloc == total_need:
             status = "allocated"
         elif has_alloc:
             status = "partially_allocated"
         else:
             status = "backordered"
-        set_order_status(session, order, status, at)
-    emit(
-        session,
-        "order",
-        order.id,
-        "order.allocated",
+    need_ids = sorted(need)
+    session.execute(
+        _WRITE_ALLOCATION,
         {
-            "order_number": order.order_number,
-            "status": order.status,
-            "allocated": total_alloc,
-            "backordered": total_need - total_alloc,
-            "reservations": [
+            "r_lines": [r[0] for r in reservations],
+            "r_balances": [r[1] for r in reservations],
+            "r_qtys": [r[2] for r in reservations],
+            "b_ids": sorted(reserved),
+            "b_qtys": [reserved[k] for k in sorted(reserved)],
+            "l_ids": need_ids,
+            "l_allocs": [line_alloc.get(lid, 0) for lid in need_ids],
+            "l_opens": [need[lid] for lid in need_ids],
+            "order_id": order_id,
+            "from_status": current_status,
+            "to_status": status,
+            "changed": status != current_status,
+            "at": at,
+            "payload": encode_payload(
                 {
-                    "order_line_id": r["order_line_id"],
-                    "balance_id": r["balance_id"],
-                    "quantity": r["quantity"],
+                    "order_number": order_number,
+                    "status": status,
+                    "allocated": total_alloc,
+                    "backordered": total_need - total_alloc,
+                    "reservations": [
+                        {"order_line_id": lid, "balance_id": bid, "quantity": q}
+                        for lid, bid, q in reservations
+                    ],
                 }
-                for r in reservations
-            ],
+            ),
         },
-        at,
     )
+    return status, line_alloc
 
 
 def cancel_order(

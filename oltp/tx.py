@@ -2,6 +2,10 @@
 
 Services are written so deadlocks cannot happen (one global lock order, see ``oltp/locking.md``); the retry is a
 safety net for callers that run at SERIALIZABLE or for lock orders outside our control, not a design tool.
+
+A connection that turns out dead on its first use (the server restarted while it sat in the pool; the engine
+pings only long-idle connections, see ``oltp.db``) is retried once on a fresh connection too: the failed
+transaction cannot have committed. A failure during COMMIT itself is never retried (its outcome is unknown).
 """
 
 from __future__ import annotations
@@ -51,14 +55,21 @@ def run_in_transaction(engine: Engine, fn: Callable[[Session], T], retries: int 
     """
     factory = make_sessionmaker(engine)
     attempt = 0
+    reconnected = False
     while True:
         session = factory()
+        committing = False
         try:
             result = fn(session)
+            committing = True
             session.commit()
             return result
         except DBAPIError as exc:
             session.rollback()
+            if exc.connection_invalidated and not committing and not reconnected:
+                reconnected = True
+                log.warning("retrying transaction on a fresh connection after %s", type(exc.orig).__name__)
+                continue
             if not _retryable(exc) or attempt >= retries:
                 raise
             attempt += 1
