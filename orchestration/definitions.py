@@ -10,6 +10,7 @@ import dagster as dg
 
 from orchestration.defs.automation.definitions import defs as automation_defs
 from orchestration.defs.dbt.definitions import defs as dbt_defs
+from orchestration.defs.forecasting.definitions import defs as forecasting_defs
 from orchestration.defs.gold.definitions import defs as gold_defs
 from orchestration.defs.ingest.definitions import defs as ingest_defs
 from orchestration.resources import build_resources
@@ -20,6 +21,7 @@ defs = dg.Definitions.merge(
     ingest_defs,
     dbt_defs,
     gold_defs,
+    forecasting_defs,
     automation_defs,
     dg.Definitions(resources=build_resources()),
 )

@@ -1,0 +1,1 @@
+"""Forecasting: the Feast demand-state features (and, as ``ml`` lands, the demand model and forecast)."""
