@@ -242,8 +242,12 @@ def _parse(df: pl.DataFrame, cols: list[Col]) -> tuple[pl.DataFrame, pl.DataFram
             iso = raw.str.replace(" ", "T").str.replace(r"Z$", "+00:00")
             val = pl.coalesce(
                 iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f%z", strict=False, time_unit="us"),
-                iso.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
-                iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.replace_time_zone("UTC"),
+                iso.str.to_datetime(
+                    "%Y-%m-%dT%H:%M:%S%.f", strict=False, time_unit="us"
+                ).dt.replace_time_zone("UTC"),
+                iso.str.to_datetime("%Y-%m-%dT%H:%M", strict=False, time_unit="us").dt.replace_time_zone(
+                    "UTC"
+                ),
                 pl.when(raw.str.len_chars() == 10)
                 .then(raw.str.to_date("%Y-%m-%d", strict=False))
                 .cast(pl.Datetime("us"))

@@ -90,8 +90,13 @@ def upsert_frame(
     copy_frame(conn, stage, df)
     others = [c for c in df.columns if c not in conflict]
     if update and others:
-        action = sql.SQL("do update set {}").format(
-            sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in others)
+        # Only rows whose values change are updated: an identical re-load touches nothing (no updated_at bump,
+        # no change for CDC to pick up).
+        target = sql.Identifier(table.split(".")[-1])
+        action = sql.SQL("do update set {} where ({}) is distinct from ({})").format(
+            sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in others),
+            sql.SQL(", ").join(sql.SQL("{}.{}").format(target, sql.Identifier(c)) for c in others),
+            sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in others),
         )
     else:
         action = sql.SQL("do nothing")
