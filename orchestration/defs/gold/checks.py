@@ -34,7 +34,12 @@ def _order_lines() -> list[Any]:
             column_A="quantity_ordered", column_B="quantity_shipped", or_equal=True
         ),
         e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="delivered_at", column_B="shipped_at", **_ORDERED),
-        e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="shipped_at", column_B="picked_at", **_ORDERED),
+        # The mart's picked_at is a line's last pick and shipped_at its first shipment: a backorder picked after a
+        # partial shipment legitimately inverts them, so this holds for most lines, not all. The strict invariant
+        # (first pick ≤ shipment pick-up ≤ delivery, per shipment) is checked on bronze (gx_shipments).
+        e.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="shipped_at", column_B="picked_at", mostly=0.95, **_ORDERED
+        ),
     ]
 
 

@@ -27,7 +27,7 @@ def read_mart(settings: Settings, name: str, columns: Sequence[str] | None = Non
         import duckdb
 
         with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
-            table = con.execute(query).to_arrow_table()
+            table = con.sql(query).to_arrow_table()
     else:
         import adbc_driver_postgresql.dbapi as adbc
 

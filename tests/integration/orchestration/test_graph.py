@@ -33,6 +33,11 @@ def test_whole_graph_materialises(orchestrated: Any) -> None:
     gold = orchestrated.settings.gold_dir
     for mart in ("fct_order_lines", "fct_demand_daily", "fct_inventory_daily", "fct_shipments"):
         assert (gold / f"{mart}.parquet").exists(), mart
+    metadata = _metadata(orchestrated, dg.AssetKey(["marts", "gold_parquet"]))
+    assert "data:image/png;base64," in metadata["demand_plot"]
+    assert metadata["demand_preview"].startswith("| date |")
+    features = _metadata(orchestrated, dg.AssetKey(["features", "item_warehouse_91d_stats"]))
+    assert features["dagster/row_count"] > 0
 
 
 def test_run_is_recorded_on_the_home_storage_with_metadata(orchestrated: Any) -> None:
@@ -45,9 +50,6 @@ def test_run_is_recorded_on_the_home_storage_with_metadata(orchestrated: Any) ->
     assert bronze["dagster/row_count"] > 0 and bronze["rows_written"] > 0
     mart = _metadata(orchestrated, dg.AssetKey(["marts", "fct_order_lines"]))
     assert mart["dagster/row_count"] > 0
-    gold = _metadata(orchestrated, dg.AssetKey(["marts", "gold_parquet"]))
-    assert "data:image/png;base64," in gold["demand_plot"]
-    assert gold["demand_preview"].startswith("| date |")
 
 
 def test_nightly_schedule_requests_the_whole_graph(orchestrated: Any) -> None:
