@@ -35,6 +35,8 @@ __all__ = [
     "receive_transfer",
     "get_purchase_order",
     "get_transfer",
+    "cancel_purchase_order",
+    "cancel_transfer",
 ]
 
 _PO_SOURCES = ("manual", "replenishment_plan", "simulator", "import")
@@ -573,4 +575,99 @@ def receive_transfer(
     session.flush()
     result = get_transfer(session=session, transfer_id=transfer_id)
     emit(session, "transfer", transfer_id, "transfer.received", {**result, "receipt_id": receipt_id}, at)
+    return result
+
+
+def cancel_purchase_order(
+    *,
+    session: Session,
+    po_id: int,
+    reason: str | None = None,
+    cancelled_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel a purchase order (its open remainder when partly received) and its booked dock appointments.
+
+    What was already received stays on hand and on the lines (``quantity_received``).
+
+    Args:
+        session: Open session (one transaction).
+        po_id: The purchase order.
+        reason: Why (kept in the event).
+        cancelled_at: Business time; defaults to now.
+
+    Returns:
+        The purchase order (see :func:`get_purchase_order`), status ``cancelled``.
+
+    Raises:
+        NotFoundError: unknown purchase order.
+        ConflictError: the purchase order is fully received or already cancelled.
+    """
+    at = cancelled_at or utcnow()
+    row = session.execute(
+        text("select id, po_number, status from purchase_orders where id = :p for update"), {"p": po_id}
+    ).first()
+    if row is None:
+        raise NotFoundError(f"unknown purchase order {po_id}", field="po_id", value=po_id)
+    if row.status in ("received", "cancelled"):
+        raise ConflictError(f"purchase order {row.po_number} is {row.status}", field="po_id", value=po_id)
+    session.execute(text("update purchase_orders set status = 'cancelled' where id = :p"), {"p": po_id})
+    freed = session.scalars(
+        text(
+            "update dock_appointments set status = 'cancelled' where purchase_order_id = :p and status = 'booked' "
+            "returning id"
+        ),
+        {"p": po_id},
+    ).all()
+    result = get_purchase_order(session=session, po_id=po_id)
+    emit(
+        session,
+        "purchase_order",
+        po_id,
+        "purchase_order.cancelled",
+        {
+            **result,
+            "reason": reason,
+            "previous_status": row.status,
+            "dock_appointments_cancelled": sorted(freed),
+        },
+        at,
+    )
+    return result
+
+
+def cancel_transfer(
+    *,
+    session: Session,
+    transfer_id: int,
+    reason: str | None = None,
+    cancelled_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """Cancel a transfer that has not shipped yet (no stock has moved, so nothing is posted).
+
+    Args:
+        session: Open session (one transaction).
+        transfer_id: The transfer.
+        reason: Why (kept in the event).
+        cancelled_at: Business time; defaults to now.
+
+    Returns:
+        The transfer (see :func:`get_transfer`), status ``cancelled``.
+
+    Raises:
+        NotFoundError: unknown transfer.
+        ConflictError: the transfer is in transit, received or already cancelled (stock in transit must be
+            received, not cancelled).
+    """
+    at = cancelled_at or utcnow()
+    tr = _lock_transfer(session, transfer_id)
+    if tr.status != "open":
+        raise ConflictError(
+            f"transfer {tr.transfer_number} is {tr.status} and cannot be cancelled",
+            field="transfer_id",
+            value=transfer_id,
+        )
+    tr.status = "cancelled"
+    session.flush()
+    result = get_transfer(session=session, transfer_id=transfer_id)
+    emit(session, "transfer", transfer_id, "transfer.cancelled", {**result, "reason": reason}, at)
     return result
