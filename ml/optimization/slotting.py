@@ -359,27 +359,45 @@ def _candidates(wh: _Warehouse, window: int) -> list[np.ndarray]:
     return cands
 
 
+@dataclass
+class _Graph:
+    """Sparse item x slot candidate graph in CSR order; each row ends with the item's dummy."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    item: np.ndarray  # row of each stored edge
+    real: np.ndarray  # edge is a slot (not the dummy)
+    stay: np.ndarray  # edge is the item's compatible current slot
+    full: bool  # every item sees all its compatible slots
+
+
+def _graph(wh: _Warehouse, window: int) -> _Graph:
+    cands = _candidates(wh, window)
+    n, m = len(cands), len(wh.slot_names)
+    lens = np.fromiter((c.size + 1 for c in cands), dtype=np.int64, count=n)
+    indptr = np.concatenate([[0], np.cumsum(lens)])
+    indices = np.concatenate([np.append(c, m + k) for k, c in enumerate(cands)])
+    item = np.repeat(np.arange(n), lens)
+    real = indices < m
+    stay = real & (indices == wh.current[item]) & (wh.current[item] >= 0)
+    full = all(c.size == cw.size for c, cw in zip(cands, wh.compat, strict=True))
+    return _Graph(indptr, indices, item, real, stay, full)
+
+
 def _assign(
-    wh: _Warehouse, weight: np.ndarray, lam: float, extra: dict[int, np.ndarray] | None, cands: list[np.ndarray]
+    wh: _Warehouse, weight: np.ndarray, lam: float, extra: dict[int, np.ndarray] | None, g: _Graph
 ) -> np.ndarray:
     """Min-cost matching; returns a slot index per item, -1 for the dummy."""
     n, m = len(wh.compat), len(wh.slot_names)
     w = weight[wh.item_idx]
-    lens = np.fromiter((c.size for c in cands), dtype=np.int64, count=n)
-    cols = np.concatenate([*cands, m + np.arange(n)])
-    rows = np.concatenate([np.repeat(np.arange(n), lens), np.arange(n)])
-    cost = np.empty(cols.size)
-    start = 0
-    for k, c in enumerate(cands):
-        e = w[k] * wh.slot_key[c] + 1.0 + lam  # +1 keeps every stored weight non-zero
-        if extra is not None and k in extra:
-            e = e + extra[k][c]
-        if wh.current[k] >= 0:
-            e[c == wh.current[k]] -= lam
-        cost[start : start + c.size] = e
-        start += c.size
-    cost[start:] = _DUMMY_COST
-    graph = csr_matrix((cost, (rows, cols)), shape=(n, m + n))
+    slot = np.where(g.real, g.indices, 0)
+    # +1 keeps every stored weight non-zero (zeros would read as missing edges).
+    cost = np.where(g.real, w[g.item] * wh.slot_key[slot] + 1.0 + lam * ~g.stay, _DUMMY_COST)
+    if extra:
+        for k, vec in extra.items():
+            lo, hi = g.indptr[k], g.indptr[k + 1] - 1  # skip the dummy
+            cost[lo:hi] += vec[g.indices[lo:hi]]
+    graph = csr_matrix((cost, g.indices, g.indptr), shape=(n, m + n))
     r, c = min_weight_full_bipartite_matching(graph)
     out = np.full(n, -1, dtype=np.int64)
     out[r] = np.where(c < m, c, -1)
@@ -393,12 +411,15 @@ def _solve_warehouse(
     """Solve one warehouse; ``extra`` adds a per-slot cost vector for some items (affinity)."""
     window = state.setdefault(wh.name, cfg.candidate_window)
     while True:
-        cands = _candidates(wh, window)
-        sol = _assign(wh, weight, lam, extra, cands)
+        key = ("graph", wh.name, window)
+        if key not in state:
+            state[key] = _graph(wh, window)
+        g = state[key]
+        sol = _assign(wh, weight, lam, extra, g)
         if (sol >= 0).all():
             state[wh.name] = window
             return sol
-        if all(c.size == cw.size for c, cw in zip(cands, wh.compat, strict=True)):
+        if g.full:
             k = int(np.flatnonzero(sol < 0)[0])
             raise InfeasibleError(
                 "slot_count",
@@ -522,6 +543,8 @@ def solve_slotting(
             )
         lo = 0.0
         for _ in range(cfg.bisection_steps):
+            if _moves(whs, hi_sols) >= budget - budget // 200:
+                break  # within 0.5% of the budget: further halving buys almost nothing
             mid = (lo + hi) / 2 if lo > 0 else hi / 64
             mid_sols = solve_all(mid)
             if _moves(whs, mid_sols) <= budget:
