@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from stockyard.settings import Settings, get_settings
 
@@ -31,7 +32,11 @@ def ui_env(settings: Settings | None = None) -> dict[str, str]:
     from stockyard.dbt import dbt_env
 
     settings = settings or get_settings()
-    return {**os.environ, **dbt_env(settings), **dagster_env(settings)}
+    env = {**os.environ, **dbt_env(settings), **dagster_env(settings)}
+    # prepare_if_dev runs the ``dbt`` executable by name: the venv's bin must be on PATH even when not activated.
+    bin_dir = str(Path(sys.executable).parent)
+    env["PATH"] = os.pathsep.join([bin_dir, env.get("PATH", "")])
+    return env
 
 
 def ui_command(port: int, host: str = "127.0.0.1") -> list[str]:

@@ -153,3 +153,11 @@ def test_storage_is_sqlite_by_default_and_postgres_with_a_dsn(tmp_path: Path) ->
     assert url is not None and url.startswith("postgresql://u:secret@db.example:5433/stock?")
     assert "search_path%3Ddagster" in url
     assert STORAGE_URL_ENV not in dagster_env(sqlite)
+
+
+def test_module_exposes_exactly_one_definitions_object(defs: dg.Definitions) -> None:
+    """``dagster dev -m orchestration.definitions`` refuses a module with several Definitions at module scope."""
+    import orchestration.definitions as module
+
+    found = [name for name, value in vars(module).items() if isinstance(value, dg.Definitions)]
+    assert found == ["defs"]
