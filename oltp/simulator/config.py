@@ -13,7 +13,7 @@ MODES = ("auto", "services", "bulk")
 @dataclass(frozen=True)
 class SimulationConfig:
     """What to simulate. Everything random derives from ``seed``; nothing reads the wall clock except the default
-    ``start_date`` (today − days, so the history ends today) — pass ``start_date`` for byte-identical reruns.
+    ``start_date`` (today − days, so the history ends with yesterday, the last complete day) — pass ``start_date`` for byte-identical reruns.
 
     Attributes:
         days: Days of history.
@@ -22,7 +22,7 @@ class SimulationConfig:
         seed: Random seed; same seed (and start date), same history.
         mode: ``bulk`` (vectorised, COPY), ``services`` (day by day through the domain services) or ``auto``
             (bulk up to the last ``services_days`` days, then the services).
-        start_date: First simulated day (default: today − days).
+        start_date: First simulated day (default: today − days, so the last simulated day is yesterday).
         orders_per_day: Scale of the order-line volume: roughly the mean order lines per day over all warehouses,
             before seasonality, trend and promotions (default: one per item, i.e. ``skus``). The knob for large
             benchmark histories.

@@ -137,6 +137,15 @@ def test_same_seed_same_history_different_seed_different(
     assert {"orders", "order_lines", "inventory_ledger", "sim.expected_demand"} <= set(changed)
 
 
+def test_services_path_is_deterministic(tmp_path: Path, two_dbs: tuple[str, str]) -> None:
+    a, b = two_dbs
+    _run(tmp_path / "a", a, days=5, mode="services", write_feeds=False)
+    _run(tmp_path / "b", b, days=5, mode="services", write_feeds=False)
+    first, second = _checksums(a), _checksums(b)
+    assert _q(a, "select count(*) from orders")[0][0] > 0
+    assert first == second
+
+
 @pytest.fixture(scope="module")
 def history(
     pg_server: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
