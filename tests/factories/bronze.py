@@ -263,6 +263,10 @@ class History:
         for name, schema in FEED_SCHEMAS.items():
             if name not in out:
                 out[name] = schema.empty_table()
+        for name in bronze_tables():
+            plain = name.removeprefix("oltp__")
+            if name.startswith("oltp__") and plain not in out:
+                out[plain] = oltp_arrow_schema(plain).empty_table()
         return out
 
 
@@ -272,8 +276,11 @@ def _to_arrow(name: str, cols: dict[str, np.ndarray]) -> pa.Table:
         schema = FEED_SCHEMAS[name]
     else:
         schema = oltp_arrow_schema(name)
+    n = len(next(iter(cols.values()))) if cols else 0
     for field in schema:
         if field.name not in cols:
+            # Columns the generator leaves to the database (txid, unused references) are null in bronze.
+            arrays[field.name] = pa.nulls(n, type=field.type)
             continue
         v = cols[field.name]
         if pa.types.is_timestamp(field.type):
@@ -1014,6 +1021,8 @@ def load_oltp(pg_uri: str, tables: dict[str, pa.Table]) -> None:
             if name not in tables or tables[name].num_rows == 0:
                 continue
             data = tables[name]
+            # All-null columns are left to the database (defaults such as txid, nullable references).
+            data = data.select([c for c in data.column_names if data[c].null_count < data.num_rows])
             target = f"sim.{name.removeprefix('sim__')}" if name.startswith("sim__") else name
             cols = ", ".join(data.column_names)
             with conn.cursor() as cur, cur.copy(f"copy {target} ({cols}) from stdin") as copy:
@@ -1159,3 +1168,43 @@ def snapshot_bronze(
             tables[name] = (feeds or {}).get(name, schema.empty_table()).cast(schema)
     write_bronze(lake_root, tables)
     return [_bronze_name(n) for n in tables]
+
+
+def write_landing(landing_dir: Path | str, tables: dict[str, pa.Table]) -> list[Path]:
+    """Write the feed tables as landing files the ingest reads (tracking JSON lines, telemetry CSV).
+
+    Args:
+        landing_dir: ``settings.landing_dir``.
+        tables: Tables from :meth:`History.as_of` (``feeds__tracking_events``, ``feeds__telemetry``).
+
+    Returns:
+        The files written.
+    """
+    import csv
+    import json
+
+    from ingest.feeds import TELEMETRY_COLUMNS
+
+    landing = Path(landing_dir)
+    written = []
+    tracking = tables.get("feeds__tracking_events")
+    if tracking is not None and tracking.num_rows:
+        path = landing / "tracking" / "carrier_feed.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w") as f:
+            for row in tracking.drop_columns(["_source_file"]).to_pylist():
+                row["occurred_at"] = row["occurred_at"].isoformat()
+                f.write(json.dumps(row) + "\n")
+        written.append(path)
+    telemetry = tables.get("feeds__telemetry")
+    if telemetry is not None and telemetry.num_rows:
+        path = landing / "telemetry" / "sensors.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(TELEMETRY_COLUMNS)
+            for row in telemetry.select(list(TELEMETRY_COLUMNS)).to_pylist():
+                row["ts"] = row["ts"].isoformat()
+                out.writerow(["" if v is None or v != v else v for v in row.values()])
+        written.append(path)
+    return written

@@ -1,5 +1,6 @@
-"""One built dbt project per session: a seeded history in the OLTP, snapshotted to bronze, built on DuckDB and
-(published with ``publish_bronze``) on PostgreSQL. dbt invocations are slow, so every test shares these builds."""
+"""One built dbt project per session: a seeded history in the OLTP, ingested to bronze by ``ingest.run.run_ingest``
+(feeds from landing files), built on DuckDB and (published with ``publish_bronze``) on PostgreSQL. dbt invocations
+are slow, so every test shares these builds."""
 
 from __future__ import annotations
 
@@ -33,9 +34,10 @@ class BuiltProject:
 def dbt_built(
     pg_server: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BuiltProject]:
-    from factories.bronze import BRONZE_FEEDS, HistoryConfig, load_oltp, snapshot_bronze, synthesize_history
+    from factories.bronze import HistoryConfig, load_oltp, synthesize_history, write_landing
 
     from ingest.publish_pg import publish_bronze
+    from ingest.run import run_ingest
     from stockyard.dbt import run_dbt
 
     name = f"sy_dbt_{uuid.uuid4().hex[:8]}"
@@ -55,7 +57,11 @@ def dbt_built(
     cutoff = history.end - dt.timedelta(days=INCREMENT_DAYS)
     tables = history.as_of(cutoff)
     load_oltp(uri, tables)
-    snapshot_bronze(uri, settings.lake_root, feeds={k: tables[k] for k in BRONZE_FEEDS})
+    # The real ingest: OLTP tables by change capture, feeds from landing files.
+    write_landing(settings.landing_dir, tables)
+    report = run_ingest(settings)
+    failed = [(r.table, r.error) for r in report.results if r.status == "failed"]
+    assert not failed, failed
 
     run_dbt(["build"], settings, target="duckdb")
     publish_bronze(settings.lake_root, uri)

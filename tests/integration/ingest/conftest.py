@@ -6,7 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from ingest_helpers import MASTER_SQL, add_orders
+from integration.ingest.ingest_helpers import MASTER_SQL, add_orders
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-from ingest_helpers import assert_reconciled
+from integration.ingest.ingest_helpers import assert_reconciled
 
 from ingest.run import ingest_table
 

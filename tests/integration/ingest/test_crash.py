@@ -13,7 +13,7 @@ from pathlib import Path
 
 import polars as pl
 import psycopg
-from ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
+from integration.ingest.ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
 
 from ingest.run import run_ingest
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
-from ingest_helpers import settings_for
+from integration.ingest.ingest_helpers import settings_for
 from typer.testing import CliRunner
 
 from ingest.load_delta import IncompatibleSchemaError

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_fakes import FakeLoader, build_app, make_key
+from unit.serving.api_fakes import FakeLoader, build_app, make_key
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from api_fakes import FakeLoader, bearer, build_app, make_key
+from unit.serving.api_fakes import FakeLoader, bearer, build_app, make_key
 from fastapi.testclient import TestClient
 
 from serving.apikeys import SCOPES, hash_key, key_matches, parse_key

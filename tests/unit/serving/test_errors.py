@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from api_fakes import bearer
+from unit.serving.api_fakes import bearer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from api_fakes import FakeLoader, bearer, build_app
+from unit.serving.api_fakes import FakeLoader, bearer, build_app
 from fastapi.testclient import TestClient
 
 from serving.models import ModelManager, ModelUnavailableError

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
-from api_fakes import bearer
+from unit.serving.api_fakes import bearer
 from fastapi.testclient import TestClient
 
 
