@@ -41,6 +41,7 @@ __all__ = [
     "ensure_balance",
     "lock_balances",
     "post_movement",
+    "post_movements",
     "putaway_location",
 ]
 
@@ -228,6 +229,78 @@ def post_movement(
                 note=note,
             )
         )
+
+
+_POST_MOVEMENTS = text(
+    """
+    with u as (
+      update inventory_balances b set on_hand = b.on_hand + a.d, reserved = b.reserved + a.r
+      from unnest(cast(:b_ids as int[]), cast(:b_d as int[]), cast(:b_r as int[])) as a(id, d, r)
+      where b.id = a.id
+      returning b.id, b.warehouse_id, b.location_id, b.item_id, b.lot_id
+    )
+    insert into inventory_ledger (occurred_at, warehouse_id, location_id, item_id, lot_id, quantity_delta, reason,
+                                  reference_type, reference_id, note)
+    select cast(:at as timestamptz), u.warehouse_id, u.location_id, u.item_id, u.lot_id, m.d,
+           cast(:reason as varchar), cast(:ref_type as varchar), cast(:ref_id as bigint), cast(:note as text)
+    from unnest(cast(:m_ids as int[]), cast(:m_d as int[])) with ordinality as m(id, d, n)
+    join u on u.id = m.id
+    where m.d <> 0
+    order by m.n
+    """
+)
+
+
+def post_movements(
+    session: Session,
+    moves: Sequence[tuple[int, int, int]],
+    reason: str,
+    occurred_at: dt.datetime,
+    *,
+    reference_type: str | None = None,
+    reference_id: int | None = None,
+    note: str | None = None,
+) -> None:
+    """Batched :func:`post_movement`: one statement for any number of ``(balance_id, delta, reserved_delta)``.
+
+    Every balance must already be locked by the caller (:func:`lock_balances`). A balance may appear several
+    times: its changes are summed into one update, and each move with a non-zero delta gets its own ledger row
+    (in input order).
+
+    Args:
+        session: Session holding the balance locks.
+        moves: ``[(balance_id, delta, reserved_delta)]``.
+        reason: One of ``LEDGER_REASONS`` (for every move).
+        occurred_at: Business time of the movements.
+        reference_type: Kind of document causing the movements.
+        reference_id: Its id.
+        note: Free text.
+    """
+    if reason not in LEDGER_REASONS:
+        raise ValidationError(f"unknown ledger reason '{reason}'", field="reason", value=reason)
+    if not moves:
+        return
+    per_balance: dict[int, list[int]] = {}
+    for bid, d, r in moves:
+        acc = per_balance.setdefault(bid, [0, 0])
+        acc[0] += d
+        acc[1] += r
+    ids = sorted(per_balance)
+    session.execute(
+        _POST_MOVEMENTS,
+        {
+            "b_ids": ids,
+            "b_d": [per_balance[i][0] for i in ids],
+            "b_r": [per_balance[i][1] for i in ids],
+            "m_ids": [m[0] for m in moves],
+            "m_d": [m[1] for m in moves],
+            "at": occurred_at,
+            "reason": reason,
+            "ref_type": reference_type,
+            "ref_id": reference_id,
+            "note": note,
+        },
+    )
 
 
 def putaway_location(session: Session, warehouse: Warehouse, item: Item, quantity: int) -> Location:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from oltp.events import emit, utcnow
-from oltp.inventory import find_by_code, lock_balances, post_movement
+from oltp.inventory import find_by_code, lock_balances, post_movements
 from oltp.models import (
     TRACKING_EVENT_TYPES,
     Carrier,
@@ -32,6 +32,7 @@ from oltp.models import (
     Warehouse,
 )
 from oltp.orders import lock_order, set_order_status
+from oltp.serials import check_serials, controlled_items, mark_shipped, select_serials
 from stockyard.errors import ConflictError, NotFoundError, ValidationError
 
 __all__ = ["ShipmentResult", "pack", "ship", "record_tracking_event", "deliver", "get_shipment"]
@@ -112,12 +113,13 @@ def _picked_unshipped(session: Session, order_id: int) -> list[Any]:
             text(
                 """
             select r.id, r.balance_id, r.order_line_id, r.quantity, r.quantity_picked, b.warehouse_id, b.item_id,
-                   b.lot_id, i.code as item, i.unit_weight_kg,
+                   b.lot_id, b.location_id, loc.code as location, i.code as item, i.is_serialised, i.unit_weight_kg,
                    i.unit_length_cm * i.unit_width_cm * i.unit_height_cm / 1e6 as unit_m3
             from reservations r
             join order_lines l on l.id = r.order_line_id
             join inventory_balances b on b.id = r.balance_id
             join items i on i.id = b.item_id
+            join locations loc on loc.id = b.location_id
             where l.order_id = :o and r.status = 'active' and r.quantity_picked > 0
             order by r.id
             """
@@ -273,7 +275,10 @@ def ship(
         carrier: Carrier code.
         service: Service code of that carrier.
         shipped_at: Business time; defaults to now.
-        lines: ``[{item, quantity}]`` to ship part of what was picked; default everything picked.
+        lines: ``[{item, quantity, serials?}]`` to ship part of what was picked; default everything picked.
+            ``serials`` (one per unit) names the scanned units of a serialised item; without them the lowest
+            available serials at the picked locations are taken. A serialised item under serial control (see
+            :mod:`oltp.serials`) cannot ship without serials available.
         warehouse: Ship from this warehouse code (default: the order's warehouse, else where stock was picked).
 
     Returns:
@@ -281,7 +286,8 @@ def ship(
 
     Raises:
         NotFoundError: unknown order, carrier, service, warehouse, or an item not on the order.
-        ValidationError: nothing picked, non-positive quantity, or more than was picked (``lines[i].quantity``).
+        ValidationError: nothing picked, non-positive quantity, more than was picked (``lines[i].quantity``), or
+            serial numbers missing for a serialised item (``lines[i].serials``, or ``serials`` when no lines).
         ConflictError: order cancelled or delivered.
     """
     at = shipped_at or utcnow()
@@ -299,6 +305,7 @@ def ship(
     rows = _picked_unshipped(session, order_id)
     wid = _choose_warehouse(session, order, rows, warehouse)
     rows = [r for r in rows if r.warehouse_id == wid]
+    scanned: dict[str, tuple[int, list[str]]] = {}
     picked: dict[str, int] = {}
     for r in rows:
         picked[r.item] = picked.get(r.item, 0) + r.quantity_picked
@@ -315,6 +322,8 @@ def ship(
         )
         want = {}
         for i, line in enumerate(lines):
+            if line.get("serials") is not None:
+                scanned[str(line.get("item"))] = (i, line["serials"])
             code, qty = str(line.get("item")), line.get("quantity")
             if code not in ordered_items:
                 raise NotFoundError(
@@ -345,6 +354,13 @@ def ship(
             takes.append((r, n))
             left[r.item] -= n
 
+    for code, (i, serials) in scanned.items():
+        if not any(r.item == code and r.is_serialised for r in rows):
+            raise ValidationError(
+                f"item '{code}' is not serialised", field=f"lines[{i}].serials", value=serials
+            )
+        scanned[code] = (i, check_serials(serials, want.get(code, 0), f"lines[{i}].serials"))
+
     sid = session.scalar(
         text(
             "select id from shipments where order_id = :o and warehouse_id = :w and status = 'planned' for update"
@@ -352,38 +368,71 @@ def ship(
         {"o": order_id, "w": wid},
     )
     packed = sid is not None
+    lock_balances(session, [r.balance_id for r, _ in takes])
+    # Serials under the balance locks, before anything is written: a shortage fails the call cleanly.
+    controlled = controlled_items(session, [r.item_id for r, _ in takes if r.is_serialised], wid)
+    shipped_serials: list[tuple[int, str]] = []
+    serials_of: dict[str, list[str]] = {}
+    for r, n in takes:
+        if r.item_id not in controlled and r.item not in scanned:
+            continue
+        i, wanted = scanned.get(r.item, (None, None))
+        chosen = select_serials(
+            session,
+            item_id=r.item_id,
+            item_code=r.item,
+            location_id=r.location_id,
+            location_code=r.location,
+            lot_id=r.lot_id,
+            quantity=n,
+            wanted=wanted,
+            field=f"lines[{i}].serials" if i is not None else "serials",
+        )
+        shipped_serials += [(r.item_id, x) for x in chosen]
+        serials_of.setdefault(r.item, []).extend(chosen)
+        if wanted is not None:
+            # Units scanned for one picked location are not offered again for the next.
+            scanned[r.item] = (i, [x for x in wanted if x not in chosen])
+    for code, (i, rest) in scanned.items():
+        if rest and code in serials_of:
+            raise ValidationError(
+                f"serial numbers {', '.join(rest[:5])} of item '{code}' are not at the picked locations",
+                field=f"lines[{i}].serials",
+                value=rest[0],
+            )
     if sid is None:
         sid = _new_shipment(session, order, wid, at)
-    lock_balances(session, [r.balance_id for r, _ in takes])
-    for r, n in takes:
-        post_movement(
-            session,
-            r.balance_id,
-            -n,
-            "ship",
-            at,
-            reserved_delta=-n,
-            reference_type="shipment",
-            reference_id=sid,
+    post_movements(
+        session,
+        [(r.balance_id, -n, -n) for r, n in takes],
+        "ship",
+        at,
+        reference_type="shipment",
+        reference_id=sid,
+    )
+    mark_shipped(session, shipped_serials, sid)
+    full = [r.id for r, n in takes if n == r.quantity]
+    if full:
+        session.execute(
+            text("update reservations set status = 'picked' where id = any(:ids)"), {"ids": sorted(full)}
         )
-        if n == r.quantity:
-            session.execute(text("update reservations set status = 'picked' where id = :r"), {"r": r.id})
-        else:
-            # Partial shipment of a reservation: split off the shipped part as a consumed reservation.
-            session.execute(
-                text(
-                    "update reservations set quantity = quantity - :n, quantity_picked = quantity_picked - :n "
-                    "where id = :r"
-                ),
-                {"n": n, "r": r.id},
-            )
-            session.execute(
-                text(
-                    "insert into reservations (order_line_id, balance_id, quantity, quantity_picked, status) "
-                    "values (:l, :b, :n, :n, 'picked')"
-                ),
-                {"l": r.order_line_id, "b": r.balance_id, "n": n},
-            )
+    partial = [(r, n) for r, n in takes if n != r.quantity]
+    if partial:
+        # Partial shipment of a reservation: split off the shipped part as a consumed reservation.
+        session.execute(
+            text(
+                """
+                with u as (
+                  update reservations r set quantity = r.quantity - p.n, quantity_picked = r.quantity_picked - p.n
+                  from unnest(cast(:ids as int[]), cast(:ns as int[])) as p(id, n) where r.id = p.id
+                  returning r.order_line_id, r.balance_id, p.n
+                )
+                insert into reservations (order_line_id, balance_id, quantity, quantity_picked, status)
+                select order_line_id, balance_id, n, n, 'picked' from u
+                """
+            ),
+            {"ids": [r.id for r, _ in partial], "ns": [n for _, n in partial]},
+        )
     per_line_lot: dict[tuple[int, int, int | None], int] = {}
     for r, n in takes:
         key = (r.order_line_id, r.item_id, r.lot_id)
@@ -485,6 +534,7 @@ def ship(
             "weight_kg": weight,
             "cost": cost,
             "lines": list(result.lines),
+            "serials": serials_of,
         },
         at,
     )

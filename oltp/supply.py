@@ -21,10 +21,11 @@ from oltp.inventory import (
     find_by_code,
     find_many_by_code,
     lock_balances,
-    post_movement,
+    post_movements,
     putaway_location,
 )
 from oltp.models import Item, PurchaseOrder, PurchaseOrderLine, Supplier, Transfer, TransferLine, Warehouse
+from oltp.serials import check_serials, controlled_items, mark_shipped, register_serials, select_serials
 from stockyard.errors import ConflictError, NotFoundError, ValidationError
 
 __all__ = [
@@ -179,16 +180,14 @@ def _put_away(
     for key in sorted({(p[0], p[1], p[2] or 0, p[2]) for p in placed}):
         ids[(key[0], key[1], key[3])] = ensure_balance(session, wh.id, key[0], key[1], key[3])
     lock_balances(session, ids.values())
-    for loc_id, item_id, lot_id, qty in placed:
-        post_movement(
-            session,
-            ids[(loc_id, item_id, lot_id)],
-            qty,
-            reason,
-            at,
-            reference_type=reference_type,
-            reference_id=reference_id,
-        )
+    post_movements(
+        session,
+        [(ids[(loc_id, item_id, lot_id)], qty, 0) for loc_id, item_id, lot_id, qty in placed],
+        reason,
+        at,
+        reference_type=reference_type,
+        reference_id=reference_id,
+    )
     return placed
 
 
@@ -204,16 +203,19 @@ def receive_purchase_order(
     Args:
         session: Open session (one transaction).
         po_id: The purchase order.
-        lines: ``[{item, quantity, lot_code?, expiry_date?}]``.
+        lines: ``[{item, quantity, lot_code?, expiry_date?, serials?}]``; ``serials`` (one per unit) only for
+            serialised items. Without them, a serialised item under serial control in the warehouse gets
+            generated serials ``<item>-R<receipt>-<n>`` (see :mod:`oltp.serials`).
         received_at: Business time; defaults to now.
 
     Returns:
-        ``{receipt_id, po_id, po_number, status, lines: [{item, quantity, lot_code, location}]}``.
+        ``{receipt_id, po_id, po_number, status, lines: [{item, quantity, lot_code, location, serials}]}``.
 
     Raises:
         NotFoundError: unknown purchase order, or an item not on it.
-        ValidationError: non-positive quantity, more than is still open on the line, no compatible location.
-        ConflictError: the purchase order is cancelled or fully received.
+        ValidationError: non-positive quantity, more than is still open on the line, no compatible location,
+            serials for an item that is not serialised or not one per unit.
+        ConflictError: the purchase order is cancelled or fully received, or a serial is already recorded.
     """
     at = received_at or utcnow()
     po = session.scalars(
@@ -230,7 +232,8 @@ def receive_purchase_order(
         raise ValidationError("a receipt needs at least one line", field="lines", value=lines)
     po_lines = session.execute(
         text(
-            "select l.id, l.item_id, i.code, l.quantity_ordered - l.quantity_received as open from purchase_order_lines l "
+            "select l.id, l.item_id, i.code, i.is_serialised, l.quantity_ordered - l.quantity_received as open "
+            "from purchase_order_lines l "
             "join items i on i.id = l.item_id where l.purchase_order_id = :p order by l.id for update of l"
         ),
         {"p": po_id},
@@ -251,6 +254,12 @@ def receive_purchase_order(
                 field=f"lines[{i}].quantity",
                 value=qty,
             )
+        if ln.get("serials") is not None:
+            if not by_item[code].is_serialised:
+                raise ValidationError(
+                    f"item '{code}' is not serialised", field=f"lines[{i}].serials", value=ln["serials"]
+                )
+            check_serials(ln["serials"], qty, f"lines[{i}].serials")
     wh = session.get(Warehouse, po.warehouse_id)
     assert wh is not None
     receipt_id = session.scalar(
@@ -265,7 +274,28 @@ def receive_purchase_order(
         assert item is not None
         lot_id = ensure_lot(session, item.id, ln.get("lot_code"), ln.get("expiry_date"), at.date())
         entries.append((item, lot_id, ln["quantity"]))
+    # Serial control is decided before this receipt's serials are recorded (they may start it).
+    controlled = controlled_items(
+        session, [by_item[ln["item"]].item_id for ln in lines if by_item[ln["item"]].is_serialised], wh.id
+    )
     placed = _put_away(session, wh, entries, "receipt", at, "receipt", receipt_id)
+    line_serials: list[list[str]] = []
+    for i, (ln, p) in enumerate(zip(lines, placed, strict=True)):
+        row = by_item[ln["item"]]
+        serials = ln.get("serials")
+        if serials is None and row.item_id in controlled:
+            serials = [f"{row.code}-R{receipt_id}-{k + 1:04d}" for k in range(ln["quantity"])]
+        serials = list(serials or [])
+        register_serials(
+            session,
+            item_id=row.item_id,
+            item_code=row.code,
+            lot_id=p[2],
+            location_id=p[0],
+            serials=serials,
+            field=f"lines[{i}].serials",
+        )
+        line_serials.append(serials)
     session.execute(
         text(
             "insert into receipt_lines (receipt_id, item_id, lot_id, location_id, quantity) "
@@ -302,8 +332,9 @@ def receive_purchase_order(
                 "quantity": ln["quantity"],
                 "lot_code": ln.get("lot_code"),
                 "location": loc_codes[p[0]],
+                "serials": serials,
             }
-            for ln, p in zip(lines, placed, strict=True)
+            for ln, p, serials in zip(lines, placed, line_serials, strict=True)
         ],
     }
     emit(session, "purchase_order", po_id, "purchase_order.received", result, at)
@@ -436,8 +467,9 @@ def ship_transfer(
     cands = session.execute(
         text(
             """
-            select b.id, b.item_id, b.lot_id, b.on_hand - b.reserved as available, lot.expiry_date, loc.code
-            from inventory_balances b join locations loc on loc.id = b.location_id
+            select b.id, b.item_id, b.lot_id, b.location_id, b.on_hand - b.reserved as available, lot.expiry_date,
+                   loc.code, i.code as item
+            from inventory_balances b join locations loc on loc.id = b.location_id join items i on i.id = b.item_id
             left join lots lot on lot.id = b.lot_id
             where b.warehouse_id = :w and b.item_id = any(:items) and b.on_hand > b.reserved
             order by b.id for update of b
@@ -464,6 +496,23 @@ def ship_transfer(
             field="transfer_id",
             value=transfer_id,
         )
+    # Serialised units under control leave with their serials (chosen before anything is written).
+    controlled = controlled_items(session, [b.item_id for _, b, _ in moves], tr.from_warehouse_id)
+    serials: list[tuple[int, str]] = []
+    for _, b, n in moves:
+        if b.item_id in controlled:
+            chosen = select_serials(
+                session,
+                item_id=b.item_id,
+                item_code=b.item,
+                location_id=b.location_id,
+                location_code=b.code,
+                lot_id=b.lot_id,
+                quantity=n,
+                wanted=None,
+                field="transfer_id",
+            )
+            serials += [(b.item_id, x) for x in chosen]
     sid = _next_id(session, "shipments")
     dst = session.get(Warehouse, tr.to_warehouse_id)
     assert dst is not None
@@ -484,10 +533,15 @@ def ship_transfer(
             "at": at,
         },
     )
-    for _, b, n in moves:
-        post_movement(
-            session, b.id, -n, "transfer_out", at, reference_type="transfer", reference_id=transfer_id
-        )
+    post_movements(
+        session,
+        [(b.id, -n, 0) for _, b, n in moves],
+        "transfer_out",
+        at,
+        reference_type="transfer",
+        reference_id=transfer_id,
+    )
+    mark_shipped(session, serials, sid)
     session.execute(
         text("insert into shipment_lines (shipment_id, item_id, lot_id, quantity) values (:s, :i, :lot, :q)"),
         [{"s": sid, "i": b.item_id, "lot": b.lot_id, "q": n} for _, b, n in moves],
@@ -552,6 +606,23 @@ def receive_transfer(
         assert item is not None
         entries.append((item, s.lot_id, s.quantity))
     placed = _put_away(session, dst, entries, "transfer_in", at, "transfer", transfer_id)
+    # Serials that left on the transfer's shipment arrive where their item and lot were put away.
+    session.execute(
+        text(
+            """
+            update serial_numbers s set status = 'in_stock', location_id = p.location_id, shipment_id = null
+            from unnest(cast(:items as int[]), cast(:lots as int[]), cast(:locs as int[])) as p(item_id, lot_id, location_id)
+            where s.shipment_id = any(:shipments) and s.status = 'shipped' and s.item_id = p.item_id
+              and s.lot_id is not distinct from p.lot_id
+            """
+        ),
+        {
+            "items": [p[1] for p in placed],
+            "lots": [p[2] for p in placed],
+            "locs": [p[0] for p in placed],
+            "shipments": sorted({x.shipment_id for x in shipped}),
+        },
+    )
     session.execute(
         text(
             "insert into receipt_lines (receipt_id, item_id, lot_id, location_id, quantity) "
