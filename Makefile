@@ -72,8 +72,8 @@ ui: install  ## The Dagster UI for this project.
 serve: install  ## The FastAPI app.
 	$(BIN)/stockyard serve --port $(API_PORT)
 
-dbt-manifest: install
-	$(BIN)/dagster-dbt project prepare-and-package --file orchestration/dbt_project.py
+dbt-manifest: install  ## Parse the dbt project (the manifest Dagster loads); only re-parses when the project changed.
+	$(BIN)/python -c "from orchestration.dbt_project import prepare_manifest; print(prepare_manifest())"
 
 dev: ui
 
