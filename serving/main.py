@@ -147,6 +147,7 @@ def create_app(
     demand_history_path: Path | None = None,
     model_poll_interval_s: float | None = None,
     rate_limit_per_minute: float | None = None,
+    forecast_cache_size: int = 10_000,
     json_logs: bool = False,
 ) -> FastAPI:
     """Build the API.
@@ -161,6 +162,7 @@ def create_app(
             (default: ``<gold>/fct_demand_daily.parquet``).
         model_poll_interval_s: Seconds between checks of the ``champion`` alias (default 30; 0 disables).
         rate_limit_per_minute: Per-key limit (default: ``settings.api_rate_limit_per_minute``).
+        forecast_cache_size: Forecast answers cached per model version (0: run the model on every request).
         json_logs: Configure the root logger for JSON lines (the ``serve`` command does).
 
     Returns:
@@ -195,6 +197,7 @@ def create_app(
         models=models,
         features=features,
         plans=PlanStore(settings.gold_dir),
+        extras={"forecast_cache_size": forecast_cache_size},
     )
 
     @asynccontextmanager

@@ -17,8 +17,9 @@ import contextlib
 import datetime as dt
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
@@ -70,6 +71,8 @@ class ServedModel:
     alias: str
     model: Any
     loaded_at: dt.datetime
+    # Predictions of this version, keyed by the caller; a new version is a new object with an empty cache.
+    cache: OrderedDict[Any, Any] = field(default_factory=OrderedDict, compare=False, repr=False)
 
 
 class ModelLoader(Protocol):

@@ -74,13 +74,19 @@ class FakeFeatures:
 
     def __init__(self) -> None:
         self.series = {("SKU-1", "WH-1"), ("SKU-2", "WH-1")}
+        self.built: dict[tuple[str, str, int], SeriesFeatures] = {}
 
     def forecast_features(self, item: str, warehouse: str, horizon: int) -> SeriesFeatures:
         if (item, warehouse) not in self.series:
             field = "item" if item not in {i for i, _ in self.series} else "warehouse"
             raise NotFoundError(f"unknown {field}", field=field)
-        dates = [self.origin + dt.timedelta(days=h) for h in range(1, horizon + 1)]
-        return SeriesFeatures(pd.DataFrame({"horizon": list(range(1, horizon + 1))}), self.origin, dates)
+        key = (item, warehouse, horizon)
+        if key not in self.built:  # like the real source: the same rows object until the data changes
+            dates = [self.origin + dt.timedelta(days=h) for h in range(1, horizon + 1)]
+            self.built[key] = SeriesFeatures(
+                pd.DataFrame({"horizon": list(range(1, horizon + 1))}), self.origin, dates
+            )
+        return self.built[key]
 
     def status(self) -> dict[str, Any]:
         return {"status": "ok", "source": self.name}

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from unit.serving.api_fakes import FakeLoader, build_app, make_key
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from serving.apikeys import SCOPES
 from serving.auth import InMemoryKeyStore
+from unit.serving.api_fakes import FakeLoader, build_app, make_key
 
 
 @pytest.fixture

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from unit.serving.api_fakes import FakeLoader, bearer, build_app, make_key
 from fastapi.testclient import TestClient
 
 from serving.apikeys import SCOPES, hash_key, key_matches, parse_key
 from serving.auth import InMemoryKeyStore, RateLimiter
+from unit.serving.api_fakes import FakeLoader, bearer, build_app, make_key
 
 ORDER = {"customer": "C-1", "lines": [{"item": "SKU-1", "quantity": 2}]}
 EVENT = {"event_type": "picked_up", "occurred_at": "2025-01-01T10:00:00Z"}

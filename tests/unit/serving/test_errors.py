@@ -6,12 +6,12 @@ import json
 import logging
 
 import pytest
-from unit.serving.api_fakes import bearer
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from serving.logging import JsonFormatter
 from stockyard.errors import ConflictError, NotFoundError, ValidationError
+from unit.serving.api_fakes import bearer
 
 
 def test_validation_422_names_the_field(client: TestClient, admin_key: str) -> None:

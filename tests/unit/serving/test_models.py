@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from unit.serving.api_fakes import FakeLoader, bearer, build_app
 from fastapi.testclient import TestClient
 
 from serving.models import ModelManager, ModelUnavailableError
+from unit.serving.api_fakes import FakeLoader, bearer, build_app
 
 FORECAST = {"item": "SKU-1", "warehouse": "WH-1", "horizon": 3}
 
@@ -89,3 +89,20 @@ def test_lifespan_poller_swaps_the_champion_while_serving(settings, key_store, a
         assert response.json()["forecast"][0]["p50"] == 12.0  # the new model answered
         assert 'stockyard_model_info{model="demand_forecast",version="2"} 1.0' in client.get("/metrics").text
         assert 'version="1"' not in client.get("/metrics").text
+
+
+def test_forecast_answers_are_cached_per_model_version(
+    client: TestClient, admin_key: str, loader: FakeLoader, app
+) -> None:
+    from serving.models import FORECAST_MODEL
+
+    holder = app.state.serving.models.holder(FORECAST_MODEL)
+    first = client.post("/v1/forecast", json=FORECAST, headers=bearer(admin_key)).json()
+    second = client.post("/v1/forecast", json=FORECAST, headers=bearer(admin_key)).json()
+    assert first == second and holder.get().model.calls == 1  # the second answer came from the cache
+    client.post("/v1/forecast", json={**FORECAST, "horizon": 4}, headers=bearer(admin_key))
+    assert holder.get().model.calls == 2  # another horizon is another input
+    loader.versions["demand_forecast"] = "2"
+    app.state.serving.models.refresh("demand_forecast")
+    swapped = client.post("/v1/forecast", json=FORECAST, headers=bearer(admin_key)).json()
+    assert swapped["model_version"] == "2" and holder.get().model.calls == 1  # a new version starts cold

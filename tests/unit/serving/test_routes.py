@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import polars as pl
-from unit.serving.api_fakes import bearer
 from fastapi.testclient import TestClient
+
+from unit.serving.api_fakes import bearer
 
 
 def test_solve_small_cvrp(client: TestClient, admin_key: str) -> None:
