@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 __all__ = ["SimulationConfig", "MODES"]
 
@@ -47,7 +47,6 @@ class SimulationConfig:
     bad_row_rate: float = 0.005
     write_feeds: bool = True
     show_progress: bool = True
-    extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def lines_per_day(self) -> float:

@@ -137,7 +137,6 @@ def simulate(config: SimulationConfig, settings: Settings | None = None) -> dict
             (config.seed, config.first_day, config.days, config.skus, config.warehouses, config.mode),
         )
         conn.commit()
-        summary.update(history.stats)
         summary["bulk_days"] = bulk_days
         summary["bulk_rows"] = rows
         summary["stockout_cell_days"] = flow.stockout_days
@@ -170,17 +169,22 @@ def simulate(config: SimulationConfig, settings: Settings | None = None) -> dict
             summary.update(write_feeds(conn, settings.landing_dir, config, master, rs["feeds"]))
             progress.advance(task)
 
-        counts = conn.execute(
-            "select (select count(*) from orders), (select count(*) from order_lines), (select count(*) from shipments), "
-            "(select count(*) from inventory_ledger), (select count(*) from events)"
-        ).fetchone()
+        tables = (
+            "orders",
+            "order_lines",
+            "shipments",
+            "tracking_events",
+            "purchase_orders",
+            "receipts",
+            "returns",
+            "inventory_ledger",
+            "events",
+        )
+        counts = conn.execute("select " + ", ".join(f"(select count(*) from {t})" for t in tables)).fetchone()
         summary.update(
             {
-                "orders": counts[0],
-                "order_lines": counts[1],
-                "shipments": counts[2],
-                "ledger_rows": counts[3],
-                "events": counts[4],
+                ("ledger_rows" if t == "inventory_ledger" else t): n
+                for t, n in zip(tables, counts, strict=True)
             }
         )
     summary["promo_item_days"] = int((plan.discount > 0).sum())

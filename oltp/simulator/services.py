@@ -203,6 +203,8 @@ def run_services(
             }
         )
     shipped_lines: dict[int, list[tuple[int, str, int]]] = {}
+    cust_code: dict[int, str] = {}
+    cpos = {c: k for k, c in enumerate(ccodes)}
     order_channel: dict[int, str] = {}
     order_cust: dict[int, int] = {}
 
@@ -257,8 +259,8 @@ def run_services(
                 group by 1, 2, 3, 4 order by 1, 2
                 """
         ).all()
-        cust_code = dict(sql("select id, code from customers").all())
-        cpos = {c: k for k, c in enumerate(ccodes)}
+        if not cust_code:
+            cust_code.update(sql("select id, code from customers").all())
         for order_id, wcode, chan, cust_id, kg, is_cold in rows:
             carrier, service = choose_service(bool(is_cold), float(kg), chan, float(rng.random()))
             when = start + dt.timedelta(days=day, minutes=int(rng.integers(16 * 60 + 30, 19 * 60 + 30)))
