@@ -68,7 +68,7 @@ class DockSchedule:
     summary: dict[str, Any]
 
 
-def _validate(appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig) -> tuple[list[dict], list[dict]]:
+def _validate(appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     need = ("appointment_id", "direction", "duration", "earliest_start", "latest_end")
     missing = [c for c in need if c not in appointments.columns]
     if missing:
@@ -99,21 +99,24 @@ def _validate(appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig) 
             raise ValueError(f"appointments: {aid} 'duration' must be > 0")
         a["needs_reefer"] = bool(a.get("needs_reefer") or False)
         a["priority"] = int(a.get("priority") or 1)
-        a["target_start"] = int(a.get("target_start") if a.get("target_start") is not None else a["earliest_start"])
+        target = a.get("target_start")
+        a["target_start"] = int(target if target is not None else a["earliest_start"])
     return apps, drs
 
 
-def _compatible(app: dict, door: dict) -> bool:
+def _compatible(app: dict[str, Any], door: dict[str, Any]) -> bool:
     return door["kind"] in (app["direction"], "both") and (door["reefer"] or not app["needs_reefer"])
 
 
-def _slot_range(app: dict, slot: int) -> tuple[int, int]:
+def _slot_range(app: dict[str, Any], slot: int) -> tuple[int, int]:
     lo = -(-int(app["earliest_start"]) // slot)  # ceil
     hi = (int(app["latest_end"]) - int(app["duration"])) // slot
     return lo, hi
 
 
-def _build(apps: list[dict], drs: list[dict], cfg: DockConfig, with_objective: bool) -> tuple[Any, dict]:
+def _build(
+    apps: list[dict[str, Any]], drs: list[dict[str, Any]], cfg: DockConfig, with_objective: bool
+) -> tuple[Any, dict[str, Any]]:
     from ortools.sat.python import cp_model
 
     model = cp_model.CpModel()
@@ -158,7 +161,7 @@ def _build(apps: list[dict], drs: list[dict], cfg: DockConfig, with_objective: b
     return model, v
 
 
-def _solve(model: Any, cfg: DockConfig, time_limit: float) -> tuple[Any, int]:
+def _solve(model: Any, cfg: DockConfig, time_limit: float) -> tuple[Any, Any]:
     from ortools.sat.python import cp_model
 
     solver = cp_model.CpSolver()
@@ -167,12 +170,12 @@ def _solve(model: Any, cfg: DockConfig, time_limit: float) -> tuple[Any, int]:
     return solver, solver.solve(model)
 
 
-def _diagnose(apps: list[dict], drs: list[dict], cfg: DockConfig) -> InfeasibleError:
+def _diagnose(apps: list[dict[str, Any]], drs: list[dict[str, Any]], cfg: DockConfig) -> InfeasibleError:
     """Add appointments in window order until the schedule breaks; name the one that broke it."""
     from ortools.sat.python import cp_model
 
     order = sorted(range(len(apps)), key=lambda i: (apps[i]["latest_end"], apps[i]["earliest_start"]))
-    kept: list[dict] = []
+    kept: list[dict[str, Any]] = []
     for i in order:
         trial = [*kept, apps[i]]
         model, _ = _build(trial, drs, cfg, with_objective=False)
@@ -253,7 +256,7 @@ def schedule_docks(appointments: pl.DataFrame, doors: pl.DataFrame, config: Dock
                      "end": start + int(a["duration"]), "lateness": max(0, start - a["target_start"]),
                      "direction": a["direction"]})
     schedule = pl.DataFrame(rows, schema=empty.schema).sort("door", "start")
-    makespan = int(schedule["end"].max())
+    makespan = int(schedule["end"].to_numpy().max())
     doors_out = (
         pl.DataFrame({"door": [str(d["door"]) for d in drs]})
         .join(schedule.group_by("door").agg(pl.len().cast(pl.Int64).alias("appointments"),

@@ -215,7 +215,7 @@ def build_loads(orders: pl.DataFrame, config: LoadConfig | None = None) -> LoadP
     summary = {
         "trucks_used": used, "lower_bound": lower, "method": method, "optimal": bool(optimal),
         "solve_time_s": elapsed,
-        "mean_weight_utilisation": float(trucks["weight_utilisation"].mean()) if used else 0.0,
-        "mean_volume_utilisation": float(trucks["volume_utilisation"].mean()) if used else 0.0,
+        "mean_weight_utilisation": float(trucks["weight_utilisation"].to_numpy().mean()) if used else 0.0,
+        "mean_volume_utilisation": float(trucks["volume_utilisation"].to_numpy().mean()) if used else 0.0,
     }
     return LoadPlan(assignment=assignment, trucks=trucks, summary=summary)

@@ -191,9 +191,12 @@ def plan_replenishment(
         if col not in it.columns:
             it = it.with_columns(pl.lit(default).alias(col))
     sup = suppliers
-    for col, default in (("lead_time_std_days", 0.0), ("capacity", None), ("ordering_cost", cfg.ordering_cost)):
-        if col not in sup.columns:
-            sup = sup.with_columns(pl.lit(default, dtype=pl.Float64).alias(col))
+    sup_defaults: tuple[tuple[str, float | None], ...] = (
+        ("lead_time_std_days", 0.0), ("capacity", None), ("ordering_cost", cfg.ordering_cost)
+    )
+    for sup_col, sup_default in sup_defaults:
+        if sup_col not in sup.columns:
+            sup = sup.with_columns(pl.lit(sup_default, dtype=pl.Float64).alias(sup_col))
     unknown = set(it["supplier"].to_list()) - set(sup["supplier"].to_list())
     if unknown:
         raise ValueError(f"items: supplier {sorted(unknown)[0]!r} is not in suppliers")

@@ -24,7 +24,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -125,7 +125,7 @@ class RoutingSolution:
             "route": [], "stop": [], "node": [], "route_load": [], "route_distance": [], "arrival_time": []
         }
         for r, route in enumerate(self.routes):
-            times = self.arrival_times[r] if self.arrival_times else [None] * len(route)
+            times: list[int | None] = list(self.arrival_times[r]) if self.arrival_times else [None] * len(route)
             for s, node in enumerate(route):
                 rows["route"].append(r)
                 rows["stop"].append(s + 1)
@@ -199,7 +199,8 @@ def build_distance_matrix(
         out = np.floor(d + 1e-9)
     else:
         raise ValueError(f"rounding: expected 'round' or 'trunc', got {rounding!r}")
-    return out.astype(np.int64)
+    result: np.ndarray = out.astype(np.int64)
+    return result
 
 
 def _int_matrix(name: str, value: Sequence[Sequence[int]] | np.ndarray, n: int | None) -> np.ndarray:
@@ -380,17 +381,18 @@ def solve_routes_pyvrp(problem: RoutingProblem) -> RoutingSolution:
     locations = [Location(x=0.0, y=0.0) for _ in order]
     clients = []
     for loc, node in enumerate(order[1:], start=1):
-        kw = {}
+        kw: dict[str, Any] = {}
         if tw is not None:
             kw = {"tw_early": int(tw[node, 0]), "tw_late": int(tw[node, 1])}
         clients.append(
             Client(location=loc, delivery=[int(prep.demands[node])], service_duration=int(prep.service[node]), **kw)
         )
-    depot_kw = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    depot_kw: dict[str, Any] = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
     depots = [Depot(location=0, **depot_kw)]
-    vt_kw = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    vt_kw: dict[str, Any] = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
     vehicle = VehicleType(num_available=prep.num_vehicles, capacity=[prep.capacity], **vt_kw)
-    data = ProblemData(locations, clients, depots, [vehicle], [dist], [dur])
+    matrices: list[Any] = [dist, dur]  # the stub wants ndarray[int], numpy types them as int64 arrays
+    data = ProblemData(locations, clients, depots, [vehicle], matrices[:1], matrices[1:])
     t0 = time.perf_counter()
     result = solve(data, MaxRuntime(problem.time_limit_s), seed=problem.seed, collect_stats=False, display=False)
     elapsed = time.perf_counter() - t0

@@ -405,7 +405,7 @@ def _assign(
 
 
 def _solve_warehouse(
-    wh: _Warehouse, weight: np.ndarray, lam: float, cfg: SlottingConfig, state: dict[str, Any],
+    wh: _Warehouse, weight: np.ndarray, lam: float, cfg: SlottingConfig, state: dict[Any, Any],
     extra: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Solve one warehouse; ``extra`` adds a per-slot cost vector for some items (affinity)."""

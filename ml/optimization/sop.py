@@ -423,11 +423,11 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     row_lb, row_ub = np.concatenate(rlb), np.concatenate(rub)
     t1 = time.perf_counter()
     if cfg.solver == "highs":
-        x, status_name, ok = _solve_highs(A, lb, ub, obj, row_lb, row_ub, cfg.time_limit_s)
+        x, status_name, solved = _solve_highs(A, lb, ub, obj, row_lb, row_ub, cfg.time_limit_s)
     else:
-        x, status_name, ok = _solve_model_builder(A, lb, ub, obj, row_lb, row_ub, cfg)
+        x, status_name, solved = _solve_model_builder(A, lb, ub, obj, row_lb, row_ub, cfg)
     solve_time = time.perf_counter() - t1
-    if not ok:
+    if not solved:
         raise InfeasibleError(
             "sop",
             f"S&OP model not solved (status {status_name}). Unmet demand is a slack, so check storage: "
@@ -446,7 +446,8 @@ def _solve_model_builder(
     from ortools.linear_solver.python import model_builder_helper as mbh
 
     model = mbh.ModelBuilderHelper()
-    model.fill_model_from_sparse_data(lb, ub, obj, row_lb, row_ub, A)
+    fill: Any = model.fill_model_from_sparse_data  # its stub's ndarray[float64] is not a numpy type
+    fill(lb, ub, obj, row_lb, row_ub, A)
     solver = mbh.ModelSolverHelper(cfg.solver)
     if not solver.solver_is_supported():
         raise ValueError(f"config.solver: {cfg.solver!r} is not available in this OR-Tools build")
@@ -472,7 +473,7 @@ def _solve_highs(
     lo = ~eq & np.isfinite(row_lb)
     A_ub = sp.vstack([A[np.flatnonzero(up)], -A[np.flatnonzero(lo)]]).tocsr()
     b_ub = np.concatenate([row_ub[up], -row_lb[lo]])
-    options = {"presolve": True}
+    options: dict[str, Any] = {"presolve": True}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
     res = linprog(obj, A_ub=A_ub, b_ub=b_ub, A_eq=A[np.flatnonzero(eq)], b_eq=row_lb[eq],
@@ -509,8 +510,8 @@ def _sop_result(
     if L:
         tr = x[off_T:].reshape(F, L, T)
         for lane in range(L):
-            np.add.at(t_out, (slice(None), l_from[lane], slice(None)), tr[:, lane, :])
-            np.add.at(tcost, (slice(None), l_from[lane], slice(None)), tr[:, lane, :] * l_cost[lane])
+            t_out[:, l_from[lane], :] += tr[:, lane, :]
+            tcost[:, l_from[lane], :] += tr[:, lane, :] * l_cost[lane]
             lt = int(l_lt[lane])
             if lt < T:
                 t_in[:, l_to[lane], lt:] += tr[:, lane, : T - lt]
