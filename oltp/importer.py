@@ -217,6 +217,7 @@ def _read(path: Path) -> pl.DataFrame:
 def _parse(df: pl.DataFrame, cols: list[Col]) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed columns plus a frame of errors (``row``, ``column``, ``reason``, ``value``)."""
     typed: dict[str, pl.Expr] = {}
+    val: pl.Expr
     errors: list[pl.DataFrame] = []
     for c in cols:
         if c.name not in df.columns:

@@ -76,7 +76,7 @@ def write_master(conn: psycopg.Connection, master: MasterData) -> MasterIds:
     upsert_frame(
         conn, "dock_doors", doors.drop("warehouse").rename({"door": "code"}), ["warehouse_id", "code"]
     )
-    dmap = dict(
+    dmap: dict[int, int] = dict(
         conn.execute(
             "select warehouse_id, min(id) from dock_doors where door_type <> 'outbound' group by warehouse_id"
         )

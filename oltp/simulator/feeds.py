@@ -223,18 +223,18 @@ def write_feeds(
                         round(float(rng.uniform(0, 88)), 1),
                     ]
                 )
-        for rec in recs:
+        for reading in recs:
             if rng.random() < bad_rate:
                 kind = int(rng.integers(3))
                 if kind == 0:
-                    rec[6] = "yesterday 25:61"
+                    reading[6] = "yesterday 25:61"
                 elif kind == 1:
-                    rec[7] = "hot"
-                    rec[2] = "temperature"
+                    reading[7] = "hot"
+                    reading[2] = "temperature"
                 else:
-                    rec[0] = ""  # missing device id
+                    reading[0] = ""  # missing device id
                 bad += 1
-            wr.writerow(rec)
+            wr.writerow(reading)
         rows += len(recs)
         atomic_write(landing / "telemetry" / f"telemetry_{day}_0.csv", buf.getvalue().encode())
         files += 1

@@ -462,7 +462,7 @@ def build_master(config: SimulationConfig, rng: np.random.Generator) -> MasterDa
             for w, wcode in enumerate(wh["warehouse"].to_list()):
                 for rcode in reg_codes:
                     r = reg_info[rcode]
-                    km = float(haversine_km(wlat[w], wlon[w], r[1], r[2]))
+                    km = float(haversine_km(wlat[w], wlon[w], np.asarray(r[1]), np.asarray(r[2])))
                     if km > 2500 and region_wh[rcode] != w:
                         continue  # no transatlantic road lanes
                     days = promised + (km / 700.0) * speed

@@ -7,6 +7,7 @@ handled), which is several times faster than row-wise inserts and keeps memory f
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import polars as pl
 import psycopg
@@ -93,7 +94,7 @@ def upsert_frame(
         # Only rows whose values change are updated: an identical re-load touches nothing (no updated_at bump,
         # no change for CDC to pick up).
         target = sql.Identifier(table.split(".")[-1])
-        action = sql.SQL("do update set {} where ({}) is distinct from ({})").format(
+        action: sql.Composable = sql.SQL("do update set {} where ({}) is distinct from ({})").format(
             sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(c)) for c in others),
             sql.SQL(", ").join(sql.SQL("{}.{}").format(target, sql.Identifier(c)) for c in others),
             sql.SQL(", ").join(sql.SQL("excluded.{}").format(sql.Identifier(c)) for c in others),
@@ -140,10 +141,16 @@ def next_id(conn: psycopg.Connection, table: str) -> int:
     Returns:
         The next id to use.
     """
-    max_id = conn.execute(sql.SQL("select coalesce(max(id), 0) from {}").format(_ident(table))).fetchone()[0]
-    seq = conn.execute("select pg_get_serial_sequence(%s, 'id')", (table,)).fetchone()[0]
-    last = conn.execute(sql.SQL("select last_value from {}").format(sql.SQL(seq))).fetchone()[0] if seq else 0
+    max_id = _scalar(conn, sql.SQL("select coalesce(max(id), 0) from {}").format(_ident(table)))
+    seq = _scalar(conn, sql.SQL("select pg_get_serial_sequence({}, 'id')").format(sql.Literal(table)))
+    last = _scalar(conn, sql.SQL("select last_value from {}").format(sql.SQL(seq))) if seq else 0
     return int(max(max_id, last)) + 1
+
+
+def _scalar(conn: psycopg.Connection, query: sql.Composed) -> Any:
+    row = conn.execute(query).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def sync_sequence(conn: psycopg.Connection, table: str) -> None:

@@ -104,7 +104,8 @@ def simulate(config: SimulationConfig, settings: Settings | None = None) -> dict
 
     with _progress(config.show_progress) as progress, psycopg.connect(uri) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('stockyard.simulate'))")
-        if conn.execute("select exists (select 1 from sim.runs)").fetchone()[0]:
+        exists = conn.execute("select exists (select 1 from sim.runs)").fetchone()
+        if exists is not None and exists[0]:
             raise ValidationError(
                 "this database already holds a simulated history; simulate into a fresh STOCKYARD_HOME "
                 "(or drop the database) instead",
@@ -181,6 +182,7 @@ def simulate(config: SimulationConfig, settings: Settings | None = None) -> dict
             "events",
         )
         counts = conn.execute("select " + ", ".join(f"(select count(*) from {t})" for t in tables)).fetchone()
+        assert counts is not None
         summary.update(
             {
                 ("ledger_rows" if t == "inventory_ledger" else t): n

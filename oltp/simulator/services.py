@@ -175,8 +175,12 @@ def run_services(
                 "track",
                 (sid, "delivered", None, None, f"S{sid}-DLV"),
             )
-        ids_item = dict(conn.execute(text("select code, id from items")).all())
-        ids_wh = dict(conn.execute(text("select code, id from warehouses")).all())
+        ids_item: dict[str, int] = {
+            r[0]: r[1] for r in conn.execute(text("select code, id from items")).all()
+        }
+        ids_wh: dict[str, int] = {
+            r[0]: r[1] for r in conn.execute(text("select code, id from warehouses")).all()
+        }
     item_of_id = {v: item_pos[k] for k, v in ids_item.items() if k in item_pos}
     wh_of_id = {v: wcodes.index(k) for k, v in ids_wh.items() if k in wcodes}
 
