@@ -15,6 +15,7 @@ from orchestration.defs.dbt import definitions as dbt
 from orchestration.defs.forecasting import definitions as forecasting
 from orchestration.defs.gold import definitions as gold
 from orchestration.defs.ingest import definitions as ingest
+from orchestration.defs.planning import definitions as planning
 from orchestration.resources import build_resources
 
 __all__ = ["defs"]
@@ -24,6 +25,7 @@ defs = dg.Definitions.merge(
     dbt.defs,
     gold.defs,
     forecasting.defs,
+    planning.defs,
     automation.defs,
     dg.Definitions(resources=build_resources()),
 )

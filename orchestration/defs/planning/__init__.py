@@ -1,0 +1,1 @@
+"""Planning: replenishment, slotting, S&OP with scenarios, routes, loads and dock schedules over the gold marts."""
