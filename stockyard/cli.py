@@ -23,6 +23,8 @@ from stockyard.settings import get_settings
 app = typer.Typer(help="Stockyard: a supply-chain data platform.", no_args_is_help=True, add_completion=False)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
+plan_app = typer.Typer(help="Act on the published plans.", no_args_is_help=True)
+app.add_typer(plan_app, name="plan")
 
 console = Console(stderr=True)
 out = Console()
@@ -266,6 +268,29 @@ def run(
         console.print(f"[bold red]error:[/] {report.summary()}")
         raise typer.Exit(1)
     out.print(f"[green]{report.summary()}[/]  (stockyard ui shows run {report.run_id[:8]})")
+
+
+@plan_app.command("approve")
+@user_errors
+def plan_approve(
+    item: Annotated[str | None, typer.Option(help="Item code of the suggestion to approve.")] = None,
+    warehouse: Annotated[str | None, typer.Option(help="Warehouse code of the suggestion.")] = None,
+    all_urgent: Annotated[
+        bool,
+        typer.Option(
+            "--all-urgent", help="Approve every urgent suggestion (below safety stock or cover < lead time)."
+        ),
+    ] = False,
+) -> None:
+    """Turn approved replenishment suggestions into purchase orders (never done automatically)."""
+    from orchestration.defs.planning.approval import approve_suggestions
+
+    approvals = approve_suggestions(get_settings(), item=item, warehouse=warehouse, all_urgent=all_urgent)
+    if not approvals:
+        out.print("nothing to approve")
+    for a in approvals:
+        verb = "created" if a.created else "already approved"
+        out.print(f"{a.po_number}: {a.quantity} x {a.item} into {a.warehouse} ({verb})")
 
 
 @app.command()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-__all__ = ["INTRADAY_LAYERS", "full_graph_job", "intraday_refresh_job", "intraday_selection"]
+__all__ = [
+    "INTRADAY_LAYERS",
+    "full_graph_job",
+    "intraday_refresh_job",
+    "intraday_selection",
+    "nightly_replan_job",
+]
 
 #: Layers the intra-day refresh rebuilds; features, models and plans wait for the nightly replan.
 INTRADAY_LAYERS = ("bronze", "staging", "intermediate", "marts")
@@ -29,4 +35,11 @@ intraday_refresh_job = dg.define_asset_job(
     "intraday_refresh",
     selection=intraday_selection(),
     description="Incremental ingest and the dbt models downstream of it (no retraining, no replanning).",
+)
+
+nightly_replan_job = dg.define_asset_job(
+    "nightly_replan",
+    # Everything but slotting: re-slotting moves stock physically, so it has its own weekly schedule.
+    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(dg.AssetKey(["marts", "fct_slotting_plan"])),
+    description="Ingest, marts, features, retrain, forecast, replenishment, S&OP, routes, loads and docks.",
 )

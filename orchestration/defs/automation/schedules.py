@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.defs.automation.jobs import full_graph_job
+from orchestration.defs.automation.jobs import nightly_replan_job
 
 __all__ = ["nightly_replan"]
 
 nightly_replan = dg.ScheduleDefinition(
     name="nightly_replan",
-    job=full_graph_job,
+    job=nightly_replan_job,
     cron_schedule="0 2 * * *",
     execution_timezone="UTC",
-    description="Ingest, rebuild the marts and features, retrain, forecast and replan every night at 02:00 UTC.",
+    description="Ingest, rebuild the marts and features, retrain, forecast and replan (replenishment, S&OP, transport) "
+    "every night at 02:00 UTC; slotting is weekly.",
     default_status=dg.DefaultScheduleStatus.RUNNING,
 )
