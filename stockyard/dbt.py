@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DBT_PROJECT_DIR",
+    "ENV_PREFIX",
     "BI_ROLE",
     "MARTS_SCHEMA",
     "DbtError",
@@ -42,21 +43,28 @@ class DbtError(StockyardError):
     """A dbt invocation failed (compile error, failing model or test)."""
 
 
+# The variables the profile reads are derived values, not settings: they carry their own prefix so that no
+# ``STOCKYARD_*`` name (owned by Settings, e.g. ``STOCKYARD_PG_PORT`` is the embedded server's port) is ever
+# overwritten with a derived value while dbt runs.
+ENV_PREFIX = "DBT_SY_"
+
+
 def _pg_env(uri: str) -> dict[str, str]:
     parts = urlsplit(uri)
     return {
-        "STOCKYARD_PG_HOST": parts.hostname or "127.0.0.1",
-        "STOCKYARD_PG_PORT": str(parts.port or 5432),
-        "STOCKYARD_PG_USER": unquote(parts.username or "postgres"),
-        "STOCKYARD_PG_PASSWORD": unquote(parts.password or ""),
-        "STOCKYARD_PG_DATABASE": parts.path.lstrip("/") or "postgres",
+        "DBT_SY_PG_HOST": parts.hostname or "127.0.0.1",
+        "DBT_SY_PG_PORT": str(parts.port or 5432),
+        "DBT_SY_PG_USER": unquote(parts.username or "postgres"),
+        "DBT_SY_PG_PASSWORD": unquote(parts.password or ""),
+        "DBT_SY_PG_DATABASE": parts.path.lstrip("/") or "postgres",
     }
 
 
 def dbt_env(settings: Settings | None = None, *, target: str | None = None) -> dict[str, str]:
     """Environment variables ``dbt_project/profiles.yml`` reads, derived from the settings.
 
-    For the ``postgres`` target this makes sure PostgreSQL is up (the embedded server starts on demand).
+    All of them start with ``DBT_SY_`` (``DBT_SY_TARGET``, ``DBT_SY_DUCKDB_PATH``, ``DBT_SY_LAKE_ROOT``,
+    ``DBT_SY_PG_HOST/PORT/USER/PASSWORD/DATABASE``); ``DBT_SY_THREADS`` (default 2) is left to the caller. For the ``postgres`` target this makes sure PostgreSQL is up (the embedded server starts on demand).
 
     Args:
         settings: Settings to use; defaults to :func:`~stockyard.settings.get_settings`.
@@ -69,9 +77,9 @@ def dbt_env(settings: Settings | None = None, *, target: str | None = None) -> d
     target = target or settings.dbt_target
     assert settings.duckdb_path is not None and settings.lake_root is not None
     env = {
-        "STOCKYARD_DBT_TARGET": target,
-        "STOCKYARD_DUCKDB_PATH": str(settings.duckdb_path),
-        "STOCKYARD_LAKE_ROOT": str(settings.lake_root),
+        "DBT_SY_TARGET": target,
+        "DBT_SY_DUCKDB_PATH": str(settings.duckdb_path),
+        "DBT_SY_LAKE_ROOT": str(settings.lake_root),
         # Keep dbt's artefacts out of the repository and apart per STOCKYARD_HOME.
         "DBT_TARGET_PATH": str(settings.home / "dbt" / target / "target"),
         "DBT_LOG_PATH": str(settings.home / "dbt" / target / "logs"),
