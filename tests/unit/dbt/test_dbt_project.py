@@ -29,11 +29,7 @@ def test_profile_and_sources_read_no_settings_name():
     env = dbt_env(Settings(home=DBT_PROJECT_DIR.parent / ".never-created"), target="duckdb")
     assert not [k for k in env if k.startswith("STOCKYARD_")]
     # Every variable the project reads without a default is set by dbt_env.
-    required = {
-        m
-        for path in texts
-        for m in re.findall(r"env_var\('([A-Z_]+)'\)", path.read_text())
-    }
+    required = {m for path in texts for m in re.findall(r"env_var\('([A-Z_]+)'\)", path.read_text())}
     assert required <= set(env), sorted(required - set(env))
 
 

@@ -6,14 +6,25 @@
         on_schema_change='append_new_columns',
     )
 }}
--- Daily inventory position of every item in every warehouse. Incremental: recomputes every day from the earliest
--- day touched by newly ingested movements or demand (and the new days up to the as-of date), starting from the
--- stored position of the day before; earlier days are kept.
+-- Daily inventory position of every item in every warehouse. On hand is the running sum of the ledger (the only
+-- thing that moves stock); reserved is the sum of the reservations open at the end of the day (their lifecycle,
+-- int_reservations_rolled_to_daily), never a running sum of ledger movements. Reservation changes dated after the
+-- last day of the history (the as-of date) count on that day, so the latest row carries the current reservations.
+-- Incremental: recomputes every day from the earliest day touched by newly ingested movements, reservations or
+-- demand (always including the previous as-of day, which held "current" reservations), starting from the stored
+-- on hand of the day before; reserved is recomputed from the whole reservation history (no stored opening, so a
+-- late change can never drift). Earlier days are kept.
 {%- set window = var('days_of_supply_window_days') %}
 
 with movements as (
 
     select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
+
+),
+
+reservation_changes as (
+
+    select * from {{ ref('int_reservations_rolled_to_daily') }}
 
 ),
 
@@ -71,9 +82,13 @@ start_date as (
 
     {%- if is_incremental() %}
     select least(
-        (select max(inventory_date) from {{ this }}) + 1,
+        (select max(inventory_date) from {{ this }}),
         coalesce((select min(movement_date) from movements where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
-        coalesce((select min(demand_date) from demand where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date))
+        coalesce((select min(demand_date) from demand where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
+        coalesce(
+            (select min(change_date) from reservation_changes where _ingested_at > {{ watermark() }}),
+            cast('9999-12-31' as date)
+        )
     ) as start_date
     {%- else %}
     select min(first_date) as start_date from pairs
@@ -102,14 +117,48 @@ grid as (
 opening as (
 
     {%- if is_incremental() %}
-    select item_id, warehouse_id, on_hand as opening_on_hand, reserved as opening_reserved
+    select item_id, warehouse_id, on_hand as opening_on_hand
     from {{ this }}
     where inventory_date = {{ add_days("(select start_date from start_date)", -1) }}
     {%- else %}
-    select item_id, warehouse_id, 0 as opening_on_hand, 0 as opening_reserved
+    select item_id, warehouse_id, 0 as opening_on_hand
     from pairs
     where false
     {%- endif %}
+
+),
+
+-- Reservation changes on their day, or on the as-of date when later.
+reserved_daily as (
+
+    select
+        item_id,
+        warehouse_id,
+        case
+            when change_date > (select as_of_date from as_of) then (select as_of_date from as_of) else change_date
+        end as change_date,
+        reserved_change,
+        _ingested_at
+    from reservation_changes
+
+),
+
+-- Units reserved at the end of the day before the start date, from the whole reservation history.
+opening_reserved as (
+
+    select item_id, warehouse_id, sum(reserved_change) as opening_reserved
+    from reserved_daily
+    where change_date < (select start_date from start_date)
+    group by item_id, warehouse_id
+
+),
+
+reserved_in_scope as (
+
+    select item_id, warehouse_id, change_date, sum(reserved_change) as reserved_change, max(_ingested_at) as _ingested_at
+    from reserved_daily
+    where change_date >= (select start_date from start_date)
+    group by item_id, warehouse_id, change_date
 
 ),
 
@@ -126,16 +175,25 @@ daily as (
         -- Movements before the start date are already in the opening position.
         case when g.inventory_date >= (select start_date from start_date) then coalesce(m.net_change, 0) else 0 end
             as net_change_in_scope,
-        case when g.inventory_date >= (select start_date from start_date) then coalesce(m.reserved_change, 0) else 0 end
+        case when g.inventory_date >= (select start_date from start_date) then coalesce(r.reserved_change, 0) else 0 end
             as reserved_change_in_scope,
         coalesce(m.net_change, 0) as net_change,
         coalesce(d.demand_quantity, 0) as demand_quantity,
-        greatest(coalesce(m._ingested_at, d._ingested_at), coalesce(d._ingested_at, m._ingested_at)) as _ingested_at
+        nullif(
+            greatest(
+                coalesce(m._ingested_at, cast('1900-01-01' as timestamp)),
+                coalesce(d._ingested_at, cast('1900-01-01' as timestamp)),
+                coalesce(r._ingested_at, cast('1900-01-01' as timestamp))
+            ),
+            cast('1900-01-01' as timestamp)
+        ) as _ingested_at
     from grid as g
     left join movements as m
         on g.item_id = m.item_id and g.warehouse_id = m.warehouse_id and g.inventory_date = m.movement_date
     left join demand as d
         on g.item_id = d.item_id and g.warehouse_id = d.warehouse_id and g.inventory_date = d.demand_date
+    left join reserved_in_scope as r
+        on g.item_id = r.item_id and g.warehouse_id = r.warehouse_id and g.inventory_date = r.change_date
 
 ),
 
@@ -146,7 +204,7 @@ positions as (
         coalesce(o.opening_on_hand, 0) + sum(net_change_in_scope) over (
             partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
         ) as on_hand,
-        coalesce(o.opening_reserved, 0) + sum(reserved_change_in_scope) over (
+        coalesce(orv.opening_reserved, 0) + sum(reserved_change_in_scope) over (
             partition by daily.item_id, daily.warehouse_id order by inventory_date rows unbounded preceding
         ) as reserved,
         avg(cast(demand_quantity as double precision)) over (
@@ -158,6 +216,7 @@ positions as (
         ) as _running_ingested_at
     from daily
     left join opening as o on daily.item_id = o.item_id and daily.warehouse_id = o.warehouse_id
+    left join opening_reserved as orv on daily.item_id = orv.item_id and daily.warehouse_id = orv.warehouse_id
 
 )
 
