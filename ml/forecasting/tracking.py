@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import lightgbm as lgb
-import matplotlib
+import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
@@ -36,12 +36,10 @@ from mlflow.models import infer_signature
 
 from ml.forecasting.backtest import BacktestResult
 from ml.forecasting.features import build_inference_features
+from ml.forecasting.plots import backtest_figures
 from ml.forecasting.train import ForecastModel
 from ml.registry import GateScores, PromotionDecision, champion_version
 from ml.registry import promote_if_better as _gate
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 __all__ = [
     "EXPERIMENT_NAME",
@@ -53,6 +51,7 @@ __all__ = [
     "load_forecast_model",
     "log_forecast_run",
     "promote_if_better",
+    "use_tracking_uri",
 ]
 
 EXPERIMENT_NAME = "demand_forecast"
@@ -136,56 +135,6 @@ def gate_scores(result: BacktestResult, model: str) -> GateScores:
     return GateScores(error=overall["wape"], pinball=overall["pinball"])
 
 
-def _plot_series(result: BacktestResult, history: pl.DataFrame, model: str, n_series: int = 4) -> plt.Figure:
-    fold = max(result.forecasts["fold"].unique().to_list())
-    fc = result.forecasts.filter(pl.col("fold") == fold)
-    cutoff = fc["cutoff"][0]
-    ranked = (
-        history.group_by("item", "warehouse")
-        .agg(pl.col("quantity").sum())
-        .sort("quantity", "item", descending=True)
-    )
-    picks = ranked.gather_every(max(ranked.height // n_series, 1)).head(n_series)
-    fig, axes = plt.subplots(len(picks), 1, figsize=(10, 2.6 * len(picks)), squeeze=False)
-    for ax, (item, wh, _) in zip(axes[:, 0], picks.iter_rows(), strict=False):
-        actual = history.filter(
-            (pl.col("item") == item)
-            & (pl.col("warehouse") == wh)
-            & (pl.col("date") > cutoff - pd.Timedelta(days=56))
-            & (pl.col("date") <= cutoff + pd.Timedelta(days=result.horizon))
-        ).sort("date")
-        ax.plot(actual["date"], actual["quantity"], color="black", lw=1, label="actual")
-        for name, colour in ((model, "tab:blue"), ("seasonal_naive", "tab:orange")):
-            series = fc.filter(
-                (pl.col("model") == name) & (pl.col("item") == item) & (pl.col("warehouse") == wh)
-            )
-            series = series.sort("date")
-            ax.plot(series["date"], series["p50"], color=colour, lw=1.2, label=f"{name} P50")
-            if name == model:
-                ax.fill_between(
-                    series["date"], series["p10"], series["p90"], color=colour, alpha=0.2, label="P10-P90"
-                )
-        ax.axvline(cutoff, color="grey", ls="--", lw=0.8)
-        ax.set_title(f"{item} @ {wh}", fontsize=9)
-        ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    return fig
-
-
-def _plot_horizon(result: BacktestResult) -> plt.Figure:
-    by_h = result.metrics.filter(pl.col("segment") == "horizon").with_columns(pl.col("key").cast(pl.Int32))
-    fig, ax = plt.subplots(figsize=(8, 4))
-    for (name,), part in sorted(by_h.partition_by("model", as_dict=True).items()):
-        part = part.sort("key")
-        ax.plot(part["key"], part["wape"], marker=".", label=name)
-    ax.set_xlabel("horizon (days)")
-    ax.set_ylabel("WAPE")
-    ax.set_title("Backtest WAPE by horizon")
-    ax.legend()
-    fig.tight_layout()
-    return fig
-
-
 def log_forecast_run(
     model: ForecastModel,
     result: BacktestResult,
@@ -246,11 +195,8 @@ def log_forecast_run(
             metrics[f"{name}_backtest_seconds"] = secs
         mlflow.log_metrics(metrics)
         mlflow.log_text(result.metrics.write_csv(), "backtest/metrics.csv")
-        for fig, path in (
-            (_plot_series(result, history, candidate), "plots/forecast_vs_actual.png"),
-            (_plot_horizon(result), "plots/error_by_horizon.png"),
-        ):
-            mlflow.log_figure(fig, path)
+        for name, fig in backtest_figures(result, history, candidate).items():
+            mlflow.log_figure(fig, f"plots/{name}.png")
             plt.close(fig)
         with tempfile.TemporaryDirectory() as tmp:
             model_dir = model.save(Path(tmp) / "forecast_model")
@@ -304,6 +250,16 @@ def promote_if_better(
         metric_name="wape",
         client=client,
     )
+
+
+def use_tracking_uri(uri: str) -> None:
+    """Point MLflow tracking and the model registry at ``uri`` (e.g. ``Settings.mlflow_tracking_uri``).
+
+    Args:
+        uri: Tracking/registry URI such as ``sqlite:///.../mlflow.db``.
+    """
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
 
 
 def load_forecast_model(alias: str = "champion", model_name: str = MODEL_NAME) -> mlflow.pyfunc.PyFuncModel:

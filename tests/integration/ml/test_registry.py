@@ -47,6 +47,7 @@ def tracking(tmp_path, monkeypatch):
     mlflow.set_registry_uri(uri)
     yield str(tmp_path / "artifacts")
     mlflow.set_tracking_uri(None)
+    mlflow.set_registry_uri(None)
 
 
 def test_register_gate_and_load_by_alias(tracking) -> None:
