@@ -14,15 +14,19 @@ __all__ = [
 
 #: Layers the intra-day refresh rebuilds; features, models and plans wait for the nightly replan.
 INTRADAY_LAYERS = ("bronze", "staging", "intermediate", "marts")
+#: Groups of the model, forecast and plan assets, which the intra-day refresh leaves alone.
+PLANNING_GROUPS = ("forecasting", "replenishment", "sop", "slotting", "transport", "alerts")
 
 
 def intraday_selection() -> dg.AssetSelection:
     """Every asset of the intra-day layers.
 
     Returns:
-        The selection of keys prefixed by one of :data:`INTRADAY_LAYERS`.
+        The selection of keys prefixed by one of :data:`INTRADAY_LAYERS`, minus the forecast and the plans
+        (published under ``marts`` too, but rebuilt by the nightly replan and the replan sensor only).
     """
-    return dg.AssetSelection.key_prefixes(*[[layer] for layer in INTRADAY_LAYERS])
+    layers = dg.AssetSelection.key_prefixes(*[[layer] for layer in INTRADAY_LAYERS])
+    return layers - dg.AssetSelection.groups(*PLANNING_GROUPS)
 
 
 full_graph_job = dg.define_asset_job(

@@ -33,12 +33,12 @@ def defs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Definitions]:
 
 def test_every_job_schedule_and_sensor_resolves(defs: dg.Definitions) -> None:
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"full_graph", "intraday_refresh"} <= jobs
+    assert {"full_graph", "intraday_refresh", "nightly_replan", "replan", "weekly_slotting"} <= jobs
     for name in jobs:
         defs.resolve_job_def(name)
-    schedule = defs.resolve_schedule_def("nightly_replan")
-    assert schedule.job_name == "full_graph"
-    for name in ("outbox_ingest", "record_run_failure"):
+    assert defs.resolve_schedule_def("nightly_replan").job_name == "nightly_replan"
+    assert defs.resolve_schedule_def("weekly_slotting").job_name == "weekly_slotting"
+    for name in ("outbox_ingest", "record_run_failure", "replan_on_disruption"):
         defs.resolve_sensor_def(name)
     # The repository validates the whole graph (deps, checks, resources) when it is built.
     defs.get_repository_def()
@@ -161,3 +161,49 @@ def test_module_exposes_exactly_one_definitions_object(defs: dg.Definitions) -> 
 
     found = [name for name, value in vars(module).items() if isinstance(value, dg.Definitions)]
     assert found == ["defs"]
+
+
+def test_nightly_replan_covers_forecast_to_plans_and_slotting_is_weekly(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    nightly = set(defs.resolve_job_def("nightly_replan").asset_layer.executable_asset_keys)
+    forecast = dg.AssetKey(["marts", "fct_demand_forecast"])
+    plans = [
+        dg.AssetKey(["marts", n]) for n in ("fct_replenishment_plan", "mart_sop_plan", "mart_sop_scenarios")
+    ]
+    assert {forecast, dg.AssetKey(["ml", "demand_forecast_model"]), *plans} <= nightly
+    slotting = dg.AssetKey(["marts", "fct_slotting_plan"])
+    assert slotting not in nightly
+    assert set(defs.resolve_job_def("weekly_slotting").asset_layer.executable_asset_keys) == {slotting}
+    # Replenishment and S&OP are planned on the forecast: it is upstream of both.
+    for plan in plans:
+        assert forecast in dg.AssetSelection.assets(plan).upstream().resolve(graph)
+
+
+def test_replan_job_refreshes_marts_but_does_not_retrain(defs: dg.Definitions) -> None:
+    keys = set(defs.resolve_job_def("replan").asset_layer.executable_asset_keys)
+    assert dg.AssetKey(["marts", "fct_replenishment_plan"]) in keys
+    assert dg.AssetKey(["marts", "mart_sop_plan"]) in keys
+    assert dg.AssetKey(["marts", "gold_parquet"]) in keys
+    assert dg.AssetKey(["bronze", "oltp__orders"]) in keys
+    assert not {k for k in keys if k.path[0] in ("ml", "features")}
+    assert dg.AssetKey(["marts", "fct_demand_forecast"]) not in keys
+
+
+def test_forecast_and_plans_have_blocking_gates(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    for asset, check in (
+        (["marts", "fct_demand_forecast"], "quantiles_valid"),
+        (["marts", "fct_replenishment_plan"], "within_supplier_capacity"),
+        (["marts", "mart_sop_plan"], "within_warehouse_capacity"),
+    ):
+        assert graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(asset), check)).blocking
+
+
+def test_weekly_slotting_schedule_requests_its_job(defs: dg.Definitions) -> None:
+    import datetime as dt
+
+    schedule = defs.resolve_schedule_def("weekly_slotting")
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 1, 4, 4, tzinfo=dt.UTC))
+    result = schedule.evaluate_tick(context)
+    assert result.run_requests and len(result.run_requests) == 1
+    assert schedule.cron_schedule == "0 4 * * 0"
