@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,7 @@ __all__ = [
     "snapshot_bronze",
     "write_bronze",
     "changed_rows",
+    "tombstone_bronze",
 ]
 
 APPEND_TABLES = ("events", "inventory_ledger", "tracking_events", "order_status_history")
@@ -627,7 +629,7 @@ def synthesize_history(config: HistoryConfig | None = None) -> History:
             next_po += 1
 
     L = {k: np.concatenate(v) for k, v in lines.items()}
-    O = {k: np.concatenate(v) for k, v in orders.items()}
+    O = {k: np.concatenate(v) for k, v in orders.items()}  # noqa: E741 - orders columns, beside L (lines)
     n_l, n_o = len(L["order"]), len(O["id"])
     l_ids = np.arange(1, n_l + 1)
     price = np.asarray(list_price)[L["item"] - 1] * np.where(L["promo"], 0.8, 1.0)
@@ -1101,6 +1103,44 @@ def write_bronze(
             )
         else:
             write_deltalake(str(path), data, mode="overwrite", schema_mode="overwrite")
+
+
+def tombstone_bronze(
+    lake_root: Path | str, deleted: dict[str, Sequence[int]], *, ingested_at: dt.datetime | None = None
+) -> None:
+    """Mark rows of bronze tables deleted, as the ingest does for rows deleted in the OLTP.
+
+    The row keeps its last values; ``_is_deleted``, ``_op`` (``d``), ``_ingested_at`` and ``_watermark`` change.
+
+    Args:
+        lake_root: Root of the lake.
+        deleted: ``{OLTP table: ids}`` of the rows to delete.
+        ingested_at: Ingestion timestamp of the tombstones (default: now, UTC).
+    """
+    from deltalake import DeltaTable
+
+    ingested_at = ingested_at or dt.datetime.now(dt.UTC)
+    for name, ids in deleted.items():
+        if not ids:
+            continue
+        path = Path(lake_root) / "bronze" / _bronze_name(name)
+        n = len(ids)
+        marks = pa.table(
+            {
+                "id": pa.array(list(ids), pa.int64()),
+                "_is_deleted": pa.array([True] * n, pa.bool_()),
+                "_op": pa.array(["d"] * n, pa.string()),
+                "_ingested_at": pa.array([ingested_at] * n, _UTC),
+                "_watermark": pa.array([ingested_at.isoformat()] * n, pa.string()),
+            }
+        )
+        columns = ("_is_deleted", "_op", "_ingested_at", "_watermark")
+        (
+            DeltaTable(str(path))
+            .merge(marks, predicate="t.id = s.id", source_alias="s", target_alias="t")
+            .when_matched_update({c: f"s.{c}" for c in columns})
+            .execute()
+        )
 
 
 def changed_rows(before: dict[str, pa.Table], after: dict[str, pa.Table]) -> dict[str, pa.Table]:

@@ -1,11 +1,16 @@
+{%- set pg_indexes = [
+    {'columns': ['inventory_date']}, {'columns': ['item_id', 'warehouse_id', 'inventory_date']}, {'columns': ['_ingested_at']},
+] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['item_id', 'warehouse_id', 'inventory_date'],
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
     )
 }}
+-- depends_on: {{ ref('stg_oltp__tombstones') }}
 -- Daily inventory position of every item in every warehouse. On hand is the running sum of the ledger (the only
 -- thing that moves stock); reserved is the sum of the reservations open at the end of the day (their lifecycle,
 -- int_reservations_rolled_to_daily), never a running sum of ledger movements. Reservation changes dated after the
@@ -87,6 +92,17 @@ start_date as (
         coalesce((select min(demand_date) from demand where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
         coalesce(
             (select min(change_date) from reservation_changes where _ingested_at > {{ watermark() }}),
+            cast('9999-12-31' as date)
+        ),
+        -- Deleted orders, ledger entries, reservations and picks: recompute from the day they were about.
+        coalesce(
+            (
+                select min(coalesce(t.event_date, cast(o.ordered_at as date)))
+                from {{ ref('stg_oltp__tombstones') }} as t
+                left join {{ ref('stg_oltp__orders') }} as o on t.order_id = o.order_id
+                where t._ingested_at > {{ watermark() }}
+                    and t.source_table in ('orders', 'order_lines', 'inventory_ledger', 'reservations', 'pick_tasks')
+            ),
             cast('9999-12-31' as date)
         )
     ) as start_date

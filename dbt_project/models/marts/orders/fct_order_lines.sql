@@ -1,23 +1,49 @@
+{%- set pg_indexes = [
+    {'columns': ['order_id']}, {'columns': ['order_line_id']}, {'columns': ['_ingested_at']},
+] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
-        unique_key='order_line_id',
+        unique_key='order_id',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
+        pre_hook="{{ delete_tombstoned('order_id', ['orders', 'order_lines'], 'order_id') }}",
     )
 }}
--- Incremental: recomputes every line of the orders touched by newly ingested lines, orders, reservations, pick
--- tasks, shipment lines or shipments.
-with lines as (
+-- One row per order line. Incremental: the orders touched by bronze rows ingested after this table's watermark
+-- (lines, orders, reservations, pick tasks, shipment lines, shipments, tombstones included) are found from staging,
+-- only their lines are computed (the filter is pushed into every input CTE), and they replace all stored lines of
+-- those orders (delete+insert on order_id, so a deleted line disappears); orders deleted outright are removed by
+-- the pre-hook.
+-- depends_on: {{ ref('stg_oltp__orders') }}, {{ ref('stg_oltp__order_lines') }}, {{ ref('stg_oltp__reservations') }}
+-- depends_on: {{ ref('stg_oltp__pick_tasks') }}, {{ ref('stg_oltp__shipment_lines') }}, {{ ref('stg_oltp__shipments') }}
+-- depends_on: {{ ref('stg_oltp__tombstones') }}
+with
+{%- if is_incremental() %}
 
-    select * from {{ ref('int_order_lines_allocated_and_fulfilled') }}
+watermark as (
 
-)
-{%- if is_incremental() %},
+    select {{ watermark() }} as ingested_at
+
+),
 
 changed_orders as (
 
-    select order_id from lines where _ingested_at > {{ watermark() }}
+    {{ changed_order_ids('(select ingested_at from watermark)') }}
+
+),
+
+lines as (
+
+    {{ order_lines_allocated_and_fulfilled('select order_id from changed_orders') }}
+
+)
+{%- else %}
+
+lines as (
+
+    select * from {{ ref('int_order_lines_allocated_and_fulfilled') }}
 
 )
 {%- endif %}
@@ -60,6 +86,3 @@ from lines as l
 inner join {{ ref('stg_oltp__items') }} as i on l.item_id = i.item_id
 inner join {{ ref('stg_oltp__customers') }} as c on l.customer_id = c.customer_id
 left join {{ ref('stg_oltp__warehouses') }} as w on l.warehouse_id = w.warehouse_id
-{%- if is_incremental() %}
-where l.order_id in (select order_id from changed_orders)
-{%- endif %}

@@ -1,16 +1,27 @@
+{%- set pg_indexes = [{'columns': ['order_id']}, {'columns': ['_ingested_at']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='order_id',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
+        pre_hook="{{ delete_tombstoned('order_id', ['orders', 'order_lines'], 'order_id') }}",
     )
 }}
+-- One row per order, aggregated from fct_order_lines. Incremental: the orders whose lines were recomputed after
+-- this table's watermark, plus orders with a deleted line; orders deleted outright are removed by the pre-hook.
+-- depends_on: {{ ref('stg_oltp__tombstones') }}
 with lines as (
 
     select * from {{ ref('fct_order_lines') }}
     {%- if is_incremental() %}
-    where order_id in (select order_id from {{ ref('fct_order_lines') }} where _ingested_at > {{ watermark() }})
+    where order_id in (
+        select order_id from {{ ref('fct_order_lines') }} where _ingested_at > {{ watermark() }}
+        union
+        select order_id from {{ ref('stg_oltp__tombstones') }}
+        where source_table in ('orders', 'order_lines', 'shipments') and order_id is not null and _ingested_at > {{ watermark() }}
+    )
     {%- endif %}
 
 )

@@ -1,9 +1,11 @@
+{%- set pg_indexes = [{'columns': ['item', 'warehouse', 'date']}, {'columns': ['_computed_at']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key=['item', 'warehouse', 'date'],
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
     )
 }}
 -- The forecasting base. Column names are a contract with ml.forecasting (item, warehouse, date, quantity,

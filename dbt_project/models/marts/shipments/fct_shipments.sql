@@ -1,19 +1,48 @@
+{%- set pg_indexes = [{'columns': ['shipment_id']}, {'columns': ['_ingested_at']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='shipment_id',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
+        pre_hook="{{ delete_tombstoned('shipment_id', ['shipments'], 'shipment_id') }}",
     )
 }}
-with shipments as (
+-- One row per shipment. Incremental: the shipments touched by bronze rows ingested after this table's watermark
+-- (shipments, OLTP tracking events, feed scans, tombstones) are found from staging and only they are computed (the
+-- filter is pushed into the input CTEs); deleted shipments are removed by the pre-hook.
+-- depends_on: {{ ref('stg_oltp__shipments') }}, {{ ref('stg_oltp__tracking_events') }}, {{ ref('stg_feeds__tracking_events') }}
+-- depends_on: {{ ref('stg_oltp__tombstones') }}, {{ ref('stg_oltp__warehouses') }}, {{ ref('stg_oltp__carrier_services') }}
+-- depends_on: {{ ref('stg_oltp__carriers') }}
+with
+{%- if is_incremental() %}
 
-    select * from {{ ref('int_shipments_joined_to_milestones') }}
-    {%- if is_incremental() %}
-    where _ingested_at > {{ watermark() }}
-    {%- endif %}
+watermark as (
+
+    select {{ watermark() }} as ingested_at
+
+),
+
+changed_shipments as (
+
+    {{ changed_shipment_ids('(select ingested_at from watermark)') }}
+
+),
+
+shipments as (
+
+    {{ shipments_joined_to_milestones('select shipment_id from changed_shipments') }}
 
 )
+{%- else %}
+
+shipments as (
+
+    select * from {{ ref('int_shipments_joined_to_milestones') }}
+
+)
+{%- endif %}
 
 select
     shipment_id,

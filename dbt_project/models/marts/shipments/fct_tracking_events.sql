@@ -1,11 +1,18 @@
+{%- set pg_indexes = [{'columns': ['tracking_event_key']}, {'columns': ['_ingested_at']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='tracking_event_key',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
+        pre_hook=[
+            "{{ delete_tombstoned('tracking_event_key', ['tracking_events'], 'row_id', prefix='oltp-') }}",
+            "{{ unmatch_feed_events_of_deleted_shipments() }}",
+        ],
     )
 }}
+-- depends_on: {{ ref('stg_oltp__tombstones') }}
 -- Tracking events from the OLTP and from carrier feeds in one stream; feed scans are matched to shipments on the
 -- tracking number (unmatched scans keep a null shipment_id).
 with oltp_events as (
@@ -27,7 +34,8 @@ with oltp_events as (
     left join {{ ref('stg_oltp__carrier_services') }} as cs on s.carrier_service_id = cs.carrier_service_id
     left join {{ ref('stg_oltp__carriers') }} as c on cs.carrier_id = c.carrier_id
     {%- if is_incremental() %}
-    where t._ingested_at > {{ watermark() }}
+    -- New events, and the events of changed shipments (tracking number or carrier service set later).
+    where t._ingested_at > {{ watermark() }} or s._ingested_at > {{ watermark() }}
     {%- endif %}
 
 ),
@@ -49,7 +57,8 @@ feed_events as (
     from {{ ref('stg_feeds__tracking_events') }} as f
     left join {{ ref('stg_oltp__shipments') }} as s on f.tracking_number = s.tracking_number
     {%- if is_incremental() %}
-    where f._ingested_at > {{ watermark() }}
+    -- New scans, and scans of shipments ingested since (a scan can arrive before its shipment: matched now).
+    where f._ingested_at > {{ watermark() }} or s._ingested_at > {{ watermark() }}
     {%- endif %}
 
 )
