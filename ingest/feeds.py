@@ -391,6 +391,12 @@ def ingest_feed(name: str, settings: Settings | None = None, *, lake_root: str |
     done = _files_in(manifest, "file", rel, pc.field("feed") == feed.name)
     pending = {k: v for k, v in rel.items() if k not in done}
     if not pending:
+        # With no landing files yet, still create the (empty) bronze table: downstream dbt sources must exist
+        # for a home whose history came from `stockyard import` rather than the simulator.
+        b_uri = table_uri(root, feed.bronze)
+        if open_table(b_uri) is None:
+            empty = pa.schema(list(feed.schema) + _INGEST_FIELDS).empty_table()
+            write_deltalake(b_uri, empty, mode="append")
         result.status = "unchanged"
         result.duration_s = time.perf_counter() - started
         return result
