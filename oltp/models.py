@@ -397,6 +397,7 @@ class OrderStatusHistory(Base):
     to_status: Mapped[str] = mapped_column(String(24))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
+    txid: Mapped[int] = mapped_column(BigInteger, server_default=text("pg_current_xact_id()::text::bigint"))
     __table_args__ = (Index("ix_order_status_history_order", "order_id"),)
 
 
