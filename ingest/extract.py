@@ -3,6 +3,12 @@
 The ADBC PostgreSQL driver runs ``COPY (query) TO STDOUT (FORMAT binary)`` and parses the stream into Arrow in C,
 so there is no per-row Python anywhere; ``cursor.fetch_record_batch()`` yields ~16 MB batches, so memory is bounded
 by the batch size, not the table size (see ``benchmarks/results/ingest.md`` for ADBC against the bare COPY drain).
+The driver's batch size is kept: 64 MB batches cost ~150 MB more peak memory for no measurable speed (a 5M-row
+table is ~36 batches, so per-batch Python is negligible).
+
+Only the source columns cross the wire; the ingest columns (constants, the operation, the event date and month)
+are built in Arrow (:mod:`ingest.run`), and ``numeric(p <= 18, s)`` travels as its unscaled ``int8`` because ADBC
+reads numeric only as text, which made PostgreSQL format and the client parse every value.
 
 The column list is read from the live catalog on every run (schema evolution needs no code change); types are
 normalised to the bronze contract documented in :mod:`ingest.tables`.
@@ -11,23 +17,26 @@ normalised to the bronze contract documented in :mod:`ingest.tables`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.tables import PARTITION_COLUMN, SourceTable
+from ingest.tables import SourceTable
 
 __all__ = [
     "Column",
     "Snapshot",
     "arrow_type",
     "connect",
+    "decode",
     "live_columns",
     "open_snapshot",
     "read_query",
+    "select_sql",
     "stream_query",
     "time_horizon",
 ]
@@ -52,15 +61,33 @@ class Column:
         """Bronze Arrow type of the column."""
         return arrow_type(self.udt, self.precision, self.scale)
 
+    @property
+    def scaled(self) -> bool:
+        """True for ``numeric(p, s)`` with ``p <= 18``: shipped as the unscaled ``int8`` (see :meth:`select_expr`)."""
+        return self.udt == "numeric" and self.precision is not None and self.precision <= _INT64_DIGITS
+
     def select_expr(self) -> str:
-        """SQL expression selecting the column in a form ADBC returns as the bronze type."""
+        """SQL expression selecting the column in a form ADBC returns cheaply and exactly."""
         quoted = f'"{self.name}"'
         if self.udt in _NATIVE:
             return quoted
-        # numeric comes back as text from ADBC and is cast to decimal in Arrow (exact); json/unknown as text.
+        if self.scaled:
+            # ADBC reads numeric only as text: PostgreSQL formats it, the client parses it back. The unscaled
+            # integer (value * 10^scale, exact for numeric(p <= 18, s)) travels as a binary int8 instead and is
+            # reinterpreted as decimal128(p, s) without arithmetic (:func:`decode`).
+            return f"({quoted} * {10 ** (self.scale or 0)})::int8 as {quoted}"
+        if self.udt == "numeric" and pa.types.is_floating(self.arrow):
+            return f"{quoted}::float8 as {quoted}"  # unconstrained: float64 in bronze (see the type table)
+        # json/unknown types as text.
         return f"{quoted}::text as {quoted}"
 
+    @property
+    def wire(self) -> pa.DataType:
+        """Arrow type ADBC delivers for :meth:`select_expr`."""
+        return pa.int64() if self.scaled else self.arrow
 
+
+_INT64_DIGITS = 18
 _NATIVE = {
     "int2",
     "int4",
@@ -227,27 +254,58 @@ def open_snapshot(conn) -> Iterator[Snapshot]:  # noqa: ANN001
         _execute(conn, "rollback")
 
 
-def _normalise(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+def _unscaled_to_decimal(col: pa.Array, typ: pa.Decimal128Type) -> pa.Array:
+    """Reinterpret unscaled int64 values as ``decimal128(p, s)`` (two's-complement 128-bit, no arithmetic)."""
+    if col.offset:
+        col = pa.concat_arrays([col])  # rebase so the validity bitmap and the values start at 0
+    n = len(col)
+    low = np.frombuffer(col.buffers()[1], dtype=np.int64, count=n)
+    words = np.empty((n, 2), dtype=np.int64)
+    words[:, 0] = low
+    np.right_shift(low, 63, out=words[:, 1])  # sign extension into the high word
+    validity = col.buffers()[0] if col.null_count else None
+    return pa.Array.from_buffers(typ, n, [validity, pa.py_buffer(words)], col.null_count)
+
+
+def decode(batch: pa.RecordBatch, columns: list[Column]) -> list[pa.Array]:
+    """Turn an ADBC batch of :func:`select_sql` columns into arrays of their bronze types.
+
+    Args:
+        batch: One batch, its first ``len(columns)`` fields being ``columns`` in order.
+        columns: The live columns selected.
+
+    Returns:
+        One array per column, of :attr:`Column.arrow` type.
+    """
     arrays = []
-    for i, field in enumerate(schema):
+    for i, column in enumerate(columns):
         col = batch.column(i)
         if isinstance(col.type, pa.BaseExtensionType):
             col = col.storage
-        if not col.type.equals(field.type):
-            col = pc.cast(col, field.type)
+        target = column.arrow
+        if column.scaled and pa.types.is_integer(col.type):
+            col = _unscaled_to_decimal(col.cast(pa.int64()), target)
+        elif not col.type.equals(target):
+            col = pc.cast(col, target)
         arrays.append(col)
-    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return arrays
 
 
-def stream_query(conn, sql: str, schema: pa.Schema) -> pa.RecordBatchReader:  # noqa: ANN001
-    """Stream the result of ``sql`` as record batches cast to ``schema`` (same column order).
+def stream_query(
+    conn,  # noqa: ANN001
+    sql: str,
+    schema: pa.Schema,
+    finish: Callable[[pa.RecordBatch], list[pa.Array]],
+) -> pa.RecordBatchReader:
+    """Stream the result of ``sql`` as record batches of ``schema``, each built by ``finish``.
 
     The reader must be fully consumed (or closed) before the connection runs another query.
 
     Args:
         conn: ADBC connection.
-        sql: Query whose columns match ``schema`` by position.
-        schema: Target Arrow schema.
+        sql: Query text.
+        schema: Schema of the produced batches.
+        finish: Turns one ADBC batch into the arrays of ``schema`` (typing, ingest columns).
 
     Returns:
         A streaming reader; memory stays at a few batches whatever the result size.
@@ -260,31 +318,23 @@ def stream_query(conn, sql: str, schema: pa.Schema) -> pa.RecordBatchReader:  # 
         try:
             for batch in reader:
                 if batch.num_rows:
-                    yield _normalise(batch, schema)
+                    yield pa.RecordBatch.from_arrays(finish(batch), schema=schema)
         finally:
             cur.close()
 
     return pa.RecordBatchReader.from_batches(schema, batches())
 
 
-def select_sql(table: SourceTable, columns: list[Column], where: str, extra: list[str] | None = None) -> str:
-    """Build the extraction query of ``table``.
+def select_sql(table: SourceTable, columns: list[Column], where: str) -> str:
+    """Build the extraction query of ``table`` (the columns only: ingest columns are added in Arrow).
 
     Args:
         table: Source table.
         columns: Live columns to select.
         where: SQL predicate (without ``where``).
-        extra: More select expressions appended after the columns.
 
     Returns:
         The query text.
     """
-    exprs = [c.select_expr() for c in columns] + list(extra or [])
+    exprs = [c.select_expr() for c in columns]
     return f"select {', '.join(exprs)} from {table.qualified} where {where}"
-
-
-def partition_expr(table: SourceTable) -> list[str]:
-    """Select expression computing ``_partition_date`` (UTC date of the event time), if the table has one."""
-    if not table.event_time:
-        return []
-    return [f"(\"{table.event_time}\" at time zone 'UTC')::date as {PARTITION_COLUMN}"]

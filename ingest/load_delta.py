@@ -3,16 +3,28 @@
 Every write passes the table's new watermark as commit metadata (:mod:`ingest.state`), so data and watermark
 become visible together or not at all. New source columns are added to the Delta schema (``schema_mode="merge"``);
 a changed type of an existing column raises :class:`IncompatibleSchemaError` before anything is written.
+
+Writes stream: deltalake pulls the record batch reader and writes parquet files as it goes (one commit at the end),
+so memory is a few batches plus one open file per partition, whatever the table size.
+
+Merges copy on write: every data file holding a matched row is rewritten. Two things keep an incremental merge
+proportional to the change rather than to the table: merge tables are written in small files
+(``delta.targetFileSize``, see :data:`ingest.tables.MERGE_FILE_SIZE`), and the merge predicate carries literal
+key ranges of the change set (:func:`key_range_predicate`), which deltalake uses to skip every file whose id
+statistics fall outside them (a streamed source gives it no statistics of its own).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from ingest.state import Watermark, commit_properties
+from ingest.tables import EVENT_DATE_COLUMN, PARTITION_COLUMN
 from stockyard.errors import StockyardError
 
 __all__ = [
@@ -20,10 +32,14 @@ __all__ = [
     "append",
     "check_schema",
     "delta_schema",
+    "ensure_layout",
+    "key_range_predicate",
     "merge",
     "overwrite",
     "table_uri",
 ]
+
+_FILE_SIZE_KEY = "delta.targetFileSize"
 
 # Delta has no unsigned or small-width distinction problems for these, but a type change that is not
 # value-preserving into the existing bronze type (or vice versa) must stop the table.
@@ -88,12 +104,18 @@ def check_schema(table: str, existing: pa.Schema, incoming: pa.Schema) -> None:
         raise IncompatibleSchemaError(table, field.name, old, field.type)
 
 
+def _configuration(target_file_size: int | None) -> dict[str, str] | None:
+    # Recorded in the table so later merges and compaction keep the same file size.
+    return {_FILE_SIZE_KEY: str(target_file_size)} if target_file_size else None
+
+
 def append(
     uri: str,
     data: pa.RecordBatchReader | pa.Table,
     *,
     watermark: Watermark,
     partition_by: list[str] | None = None,
+    target_file_size: int | None = None,
 ) -> None:
     """Append ``data`` (streamed) in one commit that records ``watermark``.
 
@@ -102,6 +124,8 @@ def append(
         data: Rows to append.
         watermark: New watermark of the table.
         partition_by: Partition columns (used when the table is created).
+        target_file_size: Data file size in bytes (None: the table's ``delta.targetFileSize`` or deltalake's
+            default); recorded as the table's property when the table is created.
     """
     write_deltalake(
         uri,
@@ -109,6 +133,8 @@ def append(
         mode="append",
         partition_by=partition_by or None,
         schema_mode="merge",
+        configuration=_configuration(target_file_size),
+        target_file_size=target_file_size,
         commit_properties=commit_properties(watermark),
     )
 
@@ -126,6 +152,65 @@ def overwrite(uri: str, data: pa.RecordBatchReader | pa.Table, *, watermark: Wat
     )
 
 
+def ensure_layout(dt: DeltaTable, partition_by: list[str], watermark: Watermark) -> DeltaTable:
+    """Rewrite a bronze table whose partition columns differ from the registry's (e.g. daily → monthly).
+
+    Tables written before monthly partitioning are partitioned by ``_partition_date`` and lack
+    ``_partition_month``; the column is derived from ``_partition_date`` while the table is streamed into its new
+    layout in one overwrite commit that keeps the watermark. A table already in its layout is returned as is.
+
+    Args:
+        dt: The existing table.
+        partition_by: The partition columns it should have.
+        watermark: Its current watermark (re-stamped on the rewrite).
+
+    Returns:
+        The table, reloaded if it was rewritten.
+    """
+    if list(dt.metadata().partition_columns) == list(partition_by):
+        return dt
+    dataset = dt.to_pyarrow_dataset()
+    schema = dataset.schema
+    derive = PARTITION_COLUMN in partition_by and PARTITION_COLUMN not in schema.names
+    if derive:
+        schema = schema.append(pa.field(PARTITION_COLUMN, pa.date32()))
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in dataset.to_batches():
+            if derive:
+                month = pc.floor_temporal(batch.column(EVENT_DATE_COLUMN), unit="month")
+                batch = pa.RecordBatch.from_arrays([*batch.columns, month], schema=schema)
+            yield batch
+
+    write_deltalake(
+        dt,
+        pa.RecordBatchReader.from_batches(schema, batches()),
+        mode="overwrite",
+        schema_mode="overwrite",
+        partition_by=partition_by or None,
+        commit_properties=commit_properties(watermark, **{"stockyard.relayout": ",".join(partition_by)}),
+    )
+    return DeltaTable(dt.table_uri)
+
+
+def key_range_predicate(alias: str, key: str, ranges: list[tuple[int, int]]) -> str:
+    """A SQL predicate true for ``alias.key`` inside any of the inclusive ``ranges``.
+
+    Written with ``>=``/``<=`` rather than ``between``: deltalake's merge keeps only comparison conjuncts of the
+    target when it derives the file-skipping filter.
+
+    Args:
+        alias: Table alias (``t``).
+        key: Integer key column.
+        ranges: Inclusive ``(low, high)`` pairs.
+
+    Returns:
+        The predicate text, e.g. ``(t.id >= 1 and t.id <= 9) or (t.id >= 20 and t.id <= 20)``.
+    """
+    col = f"{alias}.{key}"
+    return " or ".join(f"({col} >= {int(lo)} and {col} <= {int(hi)})" for lo, hi in ranges)
+
+
 def merge(
     dt: DeltaTable,
     data: pa.RecordBatchReader | pa.Table,
@@ -133,6 +218,8 @@ def merge(
     keys: tuple[str, ...],
     watermark: Watermark,
     change_column: str | None = "updated_at",
+    target_filter: str | None = None,
+    target_file_size: int | None = None,
 ) -> dict:
     """Upsert ``data`` on ``keys`` (tombstones included) in one commit; unchanged rows are not rewritten.
 
@@ -145,11 +232,19 @@ def merge(
         keys: Merge key columns.
         watermark: New watermark.
         change_column: Column whose change means the row changed (None: always update).
+        target_filter: Predicate on the target (alias ``t``) that every row matching ``data`` satisfies, e.g.
+            :func:`key_range_predicate` of the source's keys; files outside it are neither read nor rewritten.
+        target_file_size: Data file size the table should be written in; recorded as its
+            ``delta.targetFileSize`` when it is missing (tables created before the property was set).
 
     Returns:
         deltalake's merge metrics.
     """
+    if target_file_size and dt.metadata().configuration.get(_FILE_SIZE_KEY) is None:
+        dt.alter.set_table_properties({_FILE_SIZE_KEY: str(target_file_size)})
     on = " and ".join(f"t.{k} = s.{k}" for k in keys)
+    if target_filter:
+        on = f"{on} and ({target_filter})"
     changed = "t._is_deleted <> s._is_deleted"
     if change_column:
         changed += f" or t.{change_column} is distinct from s.{change_column}"

@@ -14,15 +14,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingest import extract
-from ingest.load_delta import append, check_schema, delta_schema, merge, overwrite, table_uri
+from ingest.load_delta import (
+    append,
+    check_schema,
+    delta_schema,
+    ensure_layout,
+    key_range_predicate,
+    merge,
+    overwrite,
+    table_uri,
+)
 from ingest.state import Watermark, open_table, read_watermark
-from ingest.tables import PARTITION_COLUMN, SourceTable, get_table, registry
+from ingest.tables import (
+    EVENT_DATE_COLUMN,
+    MERGE_FILE_SIZE_MAX,
+    MERGE_FILE_SIZE_MIN,
+    MERGE_FILES,
+    PARTITION_COLUMN,
+    SourceTable,
+    get_table,
+    registry,
+)
 from stockyard.errors import NotFoundError
 from stockyard.settings import Settings, get_settings
 
-__all__ = ["IngestReport", "TableResult", "ingest_feed", "ingest_table", "run_ingest"]
+__all__ = ["IngestReport", "TableResult", "coalesce_ranges", "ingest_feed", "ingest_table", "run_ingest"]
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +113,53 @@ def _counting(reader: pa.RecordBatchReader, counter: list[int]) -> pa.RecordBatc
     return pa.RecordBatchReader.from_batches(reader.schema, gen())
 
 
-def _ingest_exprs(now: dt.datetime, watermark: Watermark, op_expr: str = "'insert'") -> list[str]:
-    """SQL constants for the ingest columns (computed by PostgreSQL, so no per-batch Python)."""
-    return [
-        f"'{now.isoformat()}'::timestamptz as _ingested_at",
-        f"{op_expr}::text as _op",
-        "false as _is_deleted",
-        f"'{watermark.describe()}'::text as _watermark",
-    ]
+class _Stamp:
+    """Builds each bronze batch from an ADBC batch: typed columns plus the ingest columns, all in Arrow.
+
+    The ingest columns used to be SQL constants, which made PostgreSQL format and ship them once per row (the
+    ``_watermark`` text alone is ~50 bytes a row); here a constant is one cached array sliced per batch.
+    """
+
+    def __init__(
+        self, table: SourceTable, columns: list[extract.Column], now: dt.datetime, watermark: Watermark
+    ) -> None:
+        self.columns = columns
+        names = [c.name for c in columns]
+        self.event = names.index(table.event_time) if table.event_time in names else None
+        # Mutable tables: a row whose updated_at still equals created_at was never updated.
+        self.op_from = (
+            (names.index("created_at"), names.index("updated_at"))
+            if table.load_mode == "merge" and "created_at" in names and "updated_at" in names
+            else None
+        )
+        self.values = {
+            "_ingested_at": pa.scalar(now, pa.timestamp("us", tz="UTC")),
+            "_op": pa.scalar("update" if table.load_mode == "merge" else "insert", pa.string()),
+            "_is_deleted": pa.scalar(False, pa.bool_()),
+            "_watermark": pa.scalar(watermark.describe(), pa.string()),
+        }
+        self.cache: dict[str, pa.Array] = {}
+
+    def _const(self, name: str, n: int) -> pa.Array:
+        arr = self.cache.get(name)
+        if arr is None or len(arr) < n:
+            arr = self.cache[name] = pa.repeat(self.values[name], n)
+        return arr.slice(0, n)
+
+    def __call__(self, batch: pa.RecordBatch) -> list[pa.Array]:
+        n = batch.num_rows
+        arrays = extract.decode(batch, self.columns)
+        if self.op_from is not None:
+            created, updated = arrays[self.op_from[0]], arrays[self.op_from[1]]
+            op = pc.if_else(pc.fill_null(pc.equal(created, updated), False), "insert", "update")
+        else:
+            op = self._const("_op", n)
+        arrays += [self._const("_ingested_at", n), op, self._const("_is_deleted", n)]
+        arrays.append(self._const("_watermark", n))
+        if self.event is not None:
+            day = pc.cast(arrays[self.event], pa.date32())  # UTC date: the column is timestamp[us, UTC]
+            arrays += [day, pc.floor_temporal(day, unit="month")]
+        return arrays
 
 
 def _schema(table: SourceTable, columns: list[extract.Column]) -> pa.Schema:
@@ -113,8 +171,14 @@ def _schema(table: SourceTable, columns: list[extract.Column]) -> pa.Schema:
         pa.field("_watermark", pa.string()),
     ]
     if table.event_time:
-        fields.append(pa.field(PARTITION_COLUMN, pa.date32()))
+        fields += [pa.field(EVENT_DATE_COLUMN, pa.date32()), pa.field(PARTITION_COLUMN, pa.date32())]
     return pa.schema(fields)
+
+
+def _stream(conn, table, columns, where, now, watermark) -> pa.RecordBatchReader:  # noqa: ANN001
+    sql = extract.select_sql(table, columns, where)
+    stamp = _Stamp(table, columns, now, watermark)
+    return extract.stream_query(conn, sql, _schema(table, columns), stamp)
 
 
 def _xmin_full(h: int) -> str:
@@ -146,10 +210,9 @@ def _ingest_append(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wat
         )
     new = Watermark(xid=snap.xmin, max_id=max_id)
     schema = _schema(table, columns)
-    sql = extract.select_sql(table, columns, where, _ingest_exprs(now, new) + extract.partition_expr(table))
-    reader = _peek(extract.stream_query(conn, sql, schema))
+    reader = _peek(_stream(conn, table, columns, where, now, new))
     if reader is None:
-        return _unchanged(uri, dt_, schema, wm, new, result, list(table.partition_by))
+        return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
     append(uri, _counting(reader, counter), watermark=new, partition_by=list(table.partition_by))
     result.rows_read = result.rows_written = counter[0]
@@ -160,23 +223,22 @@ def _ingest_mutable(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
     new = Watermark(xid=snap.xmin, time=snap.time_horizon.isoformat())
     schema = _schema(table, columns)
     where = f"updated_at >= '{wm.time}'::timestamptz" if wm.time else "true"
-    has_created = any(c.name == "created_at" for c in columns)
-    op = "case when created_at = updated_at then 'insert' else 'update' end" if has_created else "'update'"
     # Deletes first (small: ids only), in the same snapshot; consumed before the row stream starts.
-    deleted = extract.read_query(
-        conn,
-        f"select row_id from cdc_deletes where table_name = '{table.name}' "
-        f"and txid >= {wm.xid} and txid < {snap.xmin}",
-    ).column("row_id")
-    sql = extract.select_sql(table, columns, where, _ingest_exprs(now, new, op))
-    rows = _peek(extract.stream_query(conn, sql, schema))
+    deletes_where = f"table_name = '{table.name}' and txid >= {wm.xid} and txid < {snap.xmin}"
+    deleted = extract.read_query(conn, f"select row_id from cdc_deletes where {deletes_where}").column(
+        "row_id"
+    )
+    # Key ranges of the change set (same snapshot), so the merge opens only the bronze files they overlap.
+    ranges = _key_ranges(conn, table, where, deletes_where) if dt_ is not None else []
+    rows = _peek(_stream(conn, table, columns, where, now, new))
     if rows is None and (dt_ is None or len(deleted) == 0):
-        return _unchanged(uri, dt_, schema, wm, new, result)
+        return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
+    file_size = _merge_file_size(conn, table)
     if dt_ is None:
         # First load: nothing to merge against; deleted rows are simply absent.
         assert rows is not None
-        append(uri, _counting(rows, counter), watermark=new)
+        append(uri, _counting(rows, counter), watermark=new, target_file_size=file_size)
         result.rows_read = result.rows_written = counter[0]
         return new
     tombstones = _tombstones(schema, deleted, now, new)
@@ -191,6 +253,8 @@ def _ingest_mutable(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
         _counting(pa.RecordBatchReader.from_batches(schema, source()), counter),
         keys=table.primary_key,
         watermark=new,
+        target_filter=key_range_predicate("t", table.primary_key[0], ranges) if ranges else None,
+        target_file_size=file_size,
     )
     result.rows_read = counter[0]
     result.rows_written = int(metrics.get("num_target_rows_inserted", 0)) + int(
@@ -202,13 +266,72 @@ def _ingest_mutable(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
     return new
 
 
-def _unchanged(uri, dt_, schema, wm, new, result, partition_by=None) -> Watermark:  # noqa: ANN001
+def _unchanged(uri, dt_, schema, wm, new, result, table) -> Watermark:  # noqa: ANN001
     """No new rows: write nothing, except creating a missing table (downstream models need it to exist)."""
     if dt_ is not None:
         result.status = "unchanged"
         return wm
-    append(uri, schema.empty_table(), watermark=new, partition_by=partition_by)
+    append(uri, schema.empty_table(), watermark=new, partition_by=list(table.partition_by))
     return new
+
+
+def _merge_file_size(conn, table: SourceTable) -> int:  # noqa: ANN001
+    """Data file size of a merge table: its PostgreSQL size over ``MERGE_FILES``, within the bounds."""
+    size = extract.read_query(conn, f"select pg_table_size('{table.qualified}'::regclass)::int8 as b")
+    per_file = int(size["b"][0].as_py() or 0) // MERGE_FILES
+    return min(max(per_file, MERGE_FILE_SIZE_MIN), MERGE_FILE_SIZE_MAX)
+
+
+#: Width of the id buckets the change set's key ranges are computed in (one range per bucket touched).
+RANGE_BUCKET = 1 << 16
+#: At most this many ranges go into the merge predicate (nearest ranges are joined beyond it).
+MAX_RANGES = 32
+
+
+def _key_ranges(conn, table: SourceTable, where: str, deletes_where: str) -> list[tuple[int, int]]:  # noqa: ANN001
+    """Key ranges covering every changed and deleted row of a mutable table (integer single-column keys only)."""
+    if len(table.primary_key) != 1:
+        return []
+    key = table.primary_key[0]
+    found = extract.read_query(
+        conn,
+        f"select min(k)::int8 as lo, max(k)::int8 as hi from ("
+        f'select "{key}"::int8 as k from {table.qualified} where {where} '
+        f"union all select row_id from cdc_deletes where {deletes_where}) c "
+        f"group by k / {RANGE_BUCKET}",
+    )
+    ranges = list(zip(found["lo"].to_pylist(), found["hi"].to_pylist(), strict=True))
+    return coalesce_ranges(ranges, MAX_RANGES)
+
+
+def coalesce_ranges(ranges: list[tuple[int, int]], max_ranges: int) -> list[tuple[int, int]]:
+    """Sort and join inclusive integer ranges until at most ``max_ranges`` remain, closing the smallest gaps first.
+
+    Args:
+        ranges: ``(low, high)`` pairs, inclusive, in any order (may overlap).
+        max_ranges: Upper bound on the result's length (>= 1).
+
+    Returns:
+        Disjoint sorted ranges covering every input range.
+    """
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    excess = len(merged) - max(max_ranges, 1)
+    if excess <= 0:
+        return merged
+    gaps = sorted(range(len(merged) - 1), key=lambda i: (merged[i + 1][0] - merged[i][1], i))
+    close = set(gaps[:excess])  # gap i lies between range i and range i + 1
+    out = [merged[0]]
+    for i in range(1, len(merged)):
+        if i - 1 in close:
+            out[-1] = (out[-1][0], merged[i][1])
+        else:
+            out.append(merged[i])
+    return out
 
 
 def _tombstones(schema: pa.Schema, ids: pa.ChunkedArray, now: dt.datetime, wm: Watermark) -> pa.Table:
@@ -240,10 +363,8 @@ def _ingest_refresh(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
         result.status = "unchanged"
         return wm
     new = Watermark(xid=snap.xmin, fingerprint=fingerprint)
-    schema = _schema(table, columns)
-    sql = extract.select_sql(table, columns, "true", _ingest_exprs(now, new))
     counter = [0]
-    overwrite(uri, _counting(extract.stream_query(conn, sql, schema), counter), watermark=new)
+    overwrite(uri, _counting(_stream(conn, table, columns, "true", now, new), counter), watermark=new)
     result.rows_read = result.rows_written = counter[0]
     return new
 
@@ -309,6 +430,7 @@ def ingest_table(
                     f"source table {table.schema}.{table.name} does not exist", value=table.name
                 )
             if dt_ is not None:
+                dt_ = ensure_layout(dt_, list(table.partition_by), wm)
                 check_schema(table.bronze, delta_schema(dt_), _schema(table, columns))
             new = _LOADERS[table.load_mode](conn, table, columns, snap, dt_, target, wm, now, result)
         result.watermark = new.describe()

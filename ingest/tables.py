@@ -30,7 +30,11 @@ from typing import Literal
 
 __all__ = [
     "EXCLUDED_TABLES",
+    "EVENT_DATE_COLUMN",
     "INGEST_COLUMNS",
+    "MERGE_FILES",
+    "MERGE_FILE_SIZE_MAX",
+    "MERGE_FILE_SIZE_MIN",
     "PARTITION_COLUMN",
     "SourceTable",
     "bronze_name",
@@ -42,8 +46,19 @@ __all__ = [
 EXCLUDED_TABLES = frozenset({"api_keys", "cdc_deletes"})
 #: Columns added by ingest to every bronze table.
 INGEST_COLUMNS = ("_ingested_at", "_op", "_is_deleted", "_watermark")
-#: Partition column of the append-only tables: the UTC date of their event time.
-PARTITION_COLUMN = "_partition_date"
+#: UTC date of an append-only table's event time (a plain column: dbt and readers filter on it).
+EVENT_DATE_COLUMN = "_partition_date"
+#: Partition column of the append-only tables: the first day (UTC) of their event time's month. Monthly, not daily:
+#: daily partitions meant one open writer and one tiny file per day of history in a full load (730 partitions for
+#: two years), which made full loads slow and their memory grow with the history's length.
+PARTITION_COLUMN = "_partition_month"
+#: Data files of merge (mutable) tables: a merge rewrites every file holding a changed row, so the table is cut
+#: into about this many files at its first load (``pg_table_size / MERGE_FILES`` bytes each, within the bounds
+#: below, kept as the table's ``delta.targetFileSize``). An update of recent rows then rewrites one or two files,
+#: not the table. Append tables keep deltalake's default (about 100 MB), which suits scans.
+MERGE_FILES = 64
+MERGE_FILE_SIZE_MIN = 1024 * 1024
+MERGE_FILE_SIZE_MAX = 64 * 1024 * 1024
 
 # The event-time column of each append-only table (source of ``_partition_date``).
 _EVENT_TIME = {
@@ -70,7 +85,8 @@ class SourceTable:
             without one: the system column), ``updated_at`` (mutable: trigger-kept timestamp + cdc_deletes), or
             ``snapshot`` (full table, skipped when its fingerprint is unchanged).
         load_mode: ``append`` (immutable rows), ``merge`` (upsert on the key + tombstones) or ``refresh``.
-        event_time: Column whose UTC date becomes ``_partition_date`` (append tables), else None.
+        event_time: Column whose UTC date becomes ``_partition_date`` and whose month ``_partition_month``
+            (append tables), else None.
         partition_by: Bronze partition columns.
     """
 

@@ -26,7 +26,7 @@ def test_registry_covers_models_except_excluded() -> None:
         assert (reg[f"oltp__{name}"].load_mode, reg[f"oltp__{name}"].tracking) == ("merge", "updated_at")
     ledger = reg["oltp__inventory_ledger"]
     assert (ledger.load_mode, ledger.tracking, ledger.partition_by) == ("append", "txid", (PARTITION_COLUMN,))
-    assert reg["oltp__order_status_history"].tracking == "xmin"  # no txid column in the model
+    assert reg["oltp__order_status_history"].tracking == "txid"  # column added by migration 0004
     assert reg["oltp__order_status_history"].event_time == "changed_at"
 
 
