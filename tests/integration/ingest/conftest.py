@@ -6,6 +6,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
 from integration.ingest.ingest_helpers import MASTER_SQL, add_orders
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
-from integration.ingest.ingest_helpers import assert_reconciled
 
 from ingest.run import ingest_table
+from integration.ingest.ingest_helpers import assert_reconciled
 
 TABLES = ["oltp__events", "oltp__orders", "oltp__inventory_ledger"]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import polars as pl
 import psycopg
-from integration.ingest.ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
 
 from ingest.run import run_ingest
+from integration.ingest.ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
 
 CHILD = """
 import sys

@@ -7,10 +7,10 @@ from pathlib import Path
 import polars as pl
 import psycopg
 from deltalake import DeltaTable
-from integration.ingest.ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
 
 from ingest.run import ingest_table, run_ingest
 from ingest.state import read_watermark
+from integration.ingest.ingest_helpers import CORE, add_orders, assert_reconciled, settings_for
 
 
 def _versions(lake: Path) -> dict[str, int]:

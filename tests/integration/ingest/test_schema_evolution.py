@@ -7,11 +7,11 @@ from pathlib import Path
 import polars as pl
 import psycopg
 import pytest
-from integration.ingest.ingest_helpers import settings_for
 from typer.testing import CliRunner
 
 from ingest.load_delta import IncompatibleSchemaError
 from ingest.run import ingest_table, run_ingest
+from integration.ingest.ingest_helpers import settings_for
 
 TABLES = ["oltp__items", "oltp__customers", "oltp__orders"]
 
