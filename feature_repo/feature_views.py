@@ -22,6 +22,9 @@ _STATE_FLOATS = [
     "history_days",
     "log_scale",
     *(f"swm_{d}" for d in range(7)),
+    # Last-year demand around each target date, one per horizon 1..28 (ml.forecasting.features.LAST_YEAR_COLUMNS):
+    # they make the latest row alone enough to forecast, which is all the online store holds.
+    *(f"ly7_h{h:02d}" for h in range(1, 29)),
 ]
 
 item_warehouse_91d_stats = FeatureView(
@@ -33,5 +36,5 @@ item_warehouse_91d_stats = FeatureView(
     source=item_warehouse_daily_state_source,
     online=True,
     description="Demand lags and rolling statistics (7/28/91 days) of each item x warehouse series, censored "
-    "stockout days masked; one row per series per day.",
+    "stockout days masked; last-year 7-day means around each target date 1..28 days ahead; one row per series per day.",
 )

@@ -33,11 +33,14 @@ __all__ = [
     "materialize",
     "historical_demand_state",
     "online_demand_state",
+    "demand_store_status",
+    "registry_path",
 ]
 
 DEMAND_STATE_VIEW = "item_warehouse_91d_stats"
 DEMAND_SERVICE = "demand_forecast_v1"
 DEMAND_STATE_FILE = Path("features") / "item_warehouse_daily_state.parquet"
+_STRING_FEATURES = frozenset({"category", "abc_class"})
 
 
 class FeatureStoreError(StockyardError):
@@ -48,7 +51,7 @@ def feast_env(settings: Settings | None = None) -> dict[str, str]:
     """Environment variables that fill the placeholders of ``feature_repo/feature_store*.yaml``."""
     settings = settings or get_settings()
     env = {
-        "FEAST_REGISTRY_PATH": str(settings.home / "feast" / "registry.db"),
+        "FEAST_REGISTRY_PATH": str(registry_path(settings)),
         "FEAST_ONLINE_STORE_PATH": str(settings.home / "feast" / "online_store.db"),
         "FEAST_GOLD_DIR": str(settings.gold_dir),
         "FEAST_USAGE": "False",
@@ -67,6 +70,19 @@ def feast_env(settings: Settings | None = None) -> dict[str, str]:
             "FEAST_PG_PASSWORD": parts.password or "",
         }
     return env
+
+
+def registry_path(settings: Settings | None = None) -> Path:
+    """Where ``feast apply`` writes this home's registry (its existence means the repository was applied).
+
+    Args:
+        settings: Settings of the home.
+
+    Returns:
+        The registry file path.
+    """
+    settings = settings or get_settings()
+    return settings.home / "feast" / "registry.db"
 
 
 def _yaml(settings: Settings) -> Path:
@@ -167,9 +183,73 @@ def historical_demand_state(entity_rows: pl.DataFrame, settings: Settings | None
     return pl.from_pandas(job.to_df())
 
 
-def online_demand_state(keys: list[tuple[str, str]], settings: Settings | None = None) -> pl.DataFrame:
-    """Latest state features of the given (item, warehouse) series from the online store."""
-    store = feature_store(settings)
+def online_demand_state(
+    keys: list[tuple[str, str]],
+    settings: Settings | None = None,
+    *,
+    store: FeatureStore | None = None,
+    with_origin: bool = False,
+) -> pl.DataFrame:
+    """Latest state features of the given (item, warehouse) series from the online store.
+
+    Args:
+        keys: (item, warehouse) pairs.
+        settings: Settings of the home (ignored when ``store`` is given).
+        store: An open ``FeatureStore`` to reuse (serving keeps one instead of opening one per request).
+        with_origin: Add ``origin_date``, the day whose close the state describes (event timestamp minus
+            one day), null for series the store does not hold.
+
+    Returns:
+        One row per key, in order: item, warehouse (, origin_date) and every feature of
+        ``item_warehouse_91d_stats``; features are null for series the store does not hold.
+    """
+    from feast.online_response import TIMESTAMP_POSTFIX
+
+    store = store or feature_store(settings)
+    refs = _feature_refs(store)
     rows = [{"item": i, "warehouse": w} for i, w in keys]
-    response = store.get_online_features(features=_feature_refs(store), entity_rows=rows).to_dict()
-    return pl.DataFrame(response)
+    response = store.get_online_features(features=refs, entity_rows=rows).to_dict(
+        include_event_timestamps=with_origin
+    )
+    names = [ref.split(":", 1)[1] for ref in refs]
+    # Typed columns even when every value is null (an unknown series), so callers can compute on them.
+    columns: dict[str, pl.Series] = {
+        "item": pl.Series("item", [i for i, _ in keys], dtype=pl.String),
+        "warehouse": pl.Series("warehouse", [w for _, w in keys], dtype=pl.String),
+    }
+    if with_origin:
+        seconds = response[f"{names[0]}{TIMESTAMP_POSTFIX}"]
+        present = [any(response[n][k] is not None for n in names) for k in range(len(keys))]
+        columns["origin_date"] = pl.Series(
+            "origin_date",
+            [
+                (dt.datetime.fromtimestamp(ts, dt.UTC) - dt.timedelta(days=1)).date() if ok and ts else None
+                for ts, ok in zip(seconds, present, strict=True)
+            ],
+            dtype=pl.Date,
+        )
+    for name in names:
+        dtype = pl.String if name in _STRING_FEATURES else pl.Float64
+        columns[name] = pl.Series(name, response[name], dtype=dtype, strict=False)
+    return pl.DataFrame(columns)
+
+
+def demand_store_status(store: FeatureStore) -> str | None:
+    """Why the online demand features cannot be served yet, or None when they can.
+
+    Args:
+        store: An open ``FeatureStore``.
+
+    Returns:
+        None when ``item_warehouse_91d_stats`` is registered and has been materialised at least once; otherwise the
+        reason.
+    """
+    from feast.errors import FeatureViewNotFoundException
+
+    try:
+        view = store.get_feature_view(DEMAND_STATE_VIEW)
+    except FeatureViewNotFoundException:
+        return f"feature view {DEMAND_STATE_VIEW} is not registered; run feast apply (the features asset)"
+    if not view.materialization_intervals:
+        return f"feature view {DEMAND_STATE_VIEW} was never materialised; run the features asset"
+    return None

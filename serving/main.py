@@ -137,6 +137,18 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+def _default_feature_source(settings: Settings, demand_history_path: Path | None) -> FeatureSource:
+    """Feast's online store once the repository is applied under the home; the gold history otherwise."""
+    from ml.feature_store import registry_path
+
+    if demand_history_path is None and registry_path(settings).exists():
+        from serving.feast_features import FeastFeatureSource
+
+        return FeastFeatureSource(settings)
+    assert settings.gold_dir is not None
+    return HistoryFeatureSource(demand_history_path or settings.gold_dir / "fct_demand_daily.parquet")
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -157,7 +169,8 @@ def create_app(
         db_uri: Explicit OLTP URI (default: from settings, starting the embedded server if needed).
         key_store: Where API keys are looked up (default: the ``api_keys`` table).
         model_loader: Registry access (default: MLflow at ``settings.mlflow_tracking_uri``).
-        feature_source: Forecast features (default: the gold demand history).
+        feature_source: Forecast features (default: Feast's online store when its registry exists under the home,
+            else the gold demand history).
         demand_history_path: Parquet of ``fct_demand_daily`` for the default feature source
             (default: ``<gold>/fct_demand_daily.parquet``).
         model_poll_interval_s: Seconds between checks of the ``champion`` alias (default 30; 0 disables).
@@ -183,9 +196,7 @@ def create_app(
     for name in models.holders:
         metrics.set_model_version(name, None)
     assert settings.gold_dir is not None
-    features = feature_source or HistoryFeatureSource(
-        demand_history_path or settings.gold_dir / "fct_demand_daily.parquet"
-    )
+    features = feature_source or _default_feature_source(settings, demand_history_path)
     state = ServingState(
         settings=settings,
         metrics=metrics,

@@ -24,11 +24,16 @@ __all__ = [
     "CATEGORICAL_FEATURES",
     "FEATURE_COLUMNS",
     "KEYS",
+    "LAST_YEAR_COLUMNS",
+    "MAX_HORIZON",
     "REQUIRED_COLUMNS",
     "build_inference_features",
     "build_training_frame",
+    "inference_rows_from_state",
     "prepare_history",
     "series_state",
+    "training_frame_from_state",
+    "training_keys",
 ]
 
 KEYS: tuple[str, str] = ("item", "warehouse")
@@ -43,6 +48,12 @@ _EXOG_DEFAULTS: dict[str, pl.Expr] = {
 _N_LAGS = 7
 _SCALE_FLOOR = 0.1
 _LAST_YEAR = 364  # same weekday one year back
+MAX_HORIZON = 28
+# ``ly7_hHH`` on a state row dated d is mean_7 at d + HH - 361: the last-year demand around the
+# target date d + HH (7 days centred 364 days before it). Carrying them on the origin row makes
+# one state row enough to build every horizon's features, which an online store needs (it holds
+# only the latest row per series, not the history a date lookup would need).
+LAST_YEAR_COLUMNS: tuple[str, ...] = tuple(f"ly7_h{h:02d}" for h in range(1, MAX_HORIZON + 1))
 
 # Columns the model consumes, in order. Level features are divided by ``scale``.
 _STATE_FEATURES: tuple[str, ...] = (
@@ -147,7 +158,9 @@ def series_state(prepared: pl.DataFrame) -> pl.DataFrame:
     Returns:
         One row per (item, warehouse, date) with the raw (not yet scale-normalised) state
         features, ``scale``, the 4-week same-weekday means ``swm_0..swm_6`` (``swm_d`` is the
-        mean of the weekday ``d`` days before the row's date) and ``ref_price``.
+        mean of the weekday ``d`` days before the row's date), ``ref_price`` and the last-year
+        means :data:`LAST_YEAR_COLUMNS` (``ly7_hHH`` = ``mean_7`` at date + HH - 361, all in
+        the past). The grid is dense, so a shift by n rows is a shift by n days.
     """
     exprs: list[pl.Expr] = [pl.col("y").shift(d).over(KEYS).alias(f"lag_{d}") for d in range(_N_LAGS)]
     for w in (7, 28, 91):
@@ -196,7 +209,13 @@ def series_state(prepared: pl.DataFrame) -> pl.DataFrame:
                 "scale"
             ),
         )
-        .with_columns(pl.col("scale").log().alias("log_scale"))
+        .with_columns(
+            pl.col("scale").log().alias("log_scale"),
+            *[
+                pl.col("mean_7").shift(_LAST_YEAR - 3 - h).over(KEYS).alias(name)
+                for h, name in enumerate(LAST_YEAR_COLUMNS, start=1)
+            ],
+        )
     )
     keep = [
         *KEYS,
@@ -208,38 +227,35 @@ def series_state(prepared: pl.DataFrame) -> pl.DataFrame:
         *[c for c in _STATE_FEATURES if c != "log_scale"],
         "log_scale",
         *[f"swm_{d}" for d in range(_N_LAGS)],
+        *LAST_YEAR_COLUMNS,
     ]
     return state.select(keep)
 
 
-def _target_features(rows: pl.DataFrame, state: pl.DataFrame, exog: pl.DataFrame) -> pl.DataFrame:
+def _target_features(rows: pl.DataFrame, exog: pl.DataFrame) -> pl.DataFrame:
     """Attach target-date covariates and horizon-dependent features to (origin, horizon) rows.
 
-    ``rows`` carries the origin state (from :func:`series_state`) plus ``horizon`` and
-    ``target_date``. ``exog`` has item, warehouse, date, unit_price, is_promo, is_holiday for
-    target dates (known in advance). Last-year demand around the target date is looked up
-    in ``state`` at ``target_date - 361`` (mean of the 7 days centred 364 days back), which
-    lies before the origin for every horizon up to 361 days.
+    ``rows`` carries the origin state (from :func:`series_state`, including
+    :data:`LAST_YEAR_COLUMNS`) plus ``horizon`` and ``target_date``. ``exog`` has item,
+    warehouse, date, unit_price, is_promo, is_holiday for target dates (known in advance).
+    Last-year demand around the target date is the origin row's ``ly7_hHH`` for HH = horizon.
     """
-    last_year = state.select(
-        *KEYS,
-        (pl.col("date") + pl.duration(days=_LAST_YEAR - 3)).alias("target_date"),
-        pl.col("mean_7").alias("_ly_7"),
-    )
     lag_idx = ((-pl.col("horizon")) % 7).cast(pl.Int64)
     sw_last = pl.concat_list([pl.col(f"lag_{d}") for d in range(_N_LAGS)]).list.get(lag_idx)
     sw_mean = pl.concat_list([pl.col(f"swm_{d}") for d in range(_N_LAGS)]).list.get(lag_idx)
+    last_year = pl.concat_list([pl.col(c) for c in LAST_YEAR_COLUMNS]).list.get(
+        (pl.col("horizon") - 1).cast(pl.Int64)
+    )
     out = (
         rows.join(
             exog.rename({"date": "target_date"}),
             on=[*KEYS, "target_date"],
             how="left",
         )
-        .join(last_year, on=[*KEYS, "target_date"], how="left")
         .with_columns(
             (sw_last / pl.col("scale")).alias("sw_last"),
             (sw_mean / pl.col("scale")).alias("sw_mean_4"),
-            (pl.col("_ly_7") / pl.col("scale")).alias("last_year_7"),
+            (last_year / pl.col("scale")).alias("last_year_7"),
             pl.col("target_date").dt.weekday().sub(1).cast(pl.Float64).alias("t_day_of_week"),
             pl.col("target_date").dt.month().cast(pl.Float64).alias("t_month"),
             pl.col("target_date").dt.ordinal_day().cast(pl.Float64).alias("t_day_of_year"),
@@ -254,6 +270,11 @@ def _target_features(rows: pl.DataFrame, state: pl.DataFrame, exog: pl.DataFrame
         )
     )
     return out
+
+
+def _check_horizon(horizon: int) -> None:
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise ValueError(f"horizon must be in 1..{MAX_HORIZON}, got {horizon}")
 
 
 def build_training_frame(
@@ -283,8 +304,45 @@ def build_training_frame(
         Frame with item, warehouse, origin_date, target_date, scale, the
         :data:`FEATURE_COLUMNS`, the raw ``quantity`` and ``target`` (= quantity / scale).
     """
+    _check_horizon(horizon)
     prepared = prepare_history(df)
     state = series_state(prepared)
+    return training_frame_from_state(
+        prepared,
+        state,
+        horizon=horizon,
+        origin_stride=origin_stride,
+        min_history=min_history,
+        max_rows=max_rows,
+        seed=seed,
+    )
+
+
+def training_keys(
+    prepared: pl.DataFrame,
+    state: pl.DataFrame,
+    *,
+    horizon: int,
+    origin_stride: int = 3,
+    min_history: int = 28,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> pl.DataFrame:
+    """The sampled (series, origin, horizon) training keys with their raw targets.
+
+    Args:
+        prepared: Output of :func:`prepare_history`.
+        state: Output of :func:`series_state` on ``prepared`` (only ``history_days`` and the
+            dates are read, to choose origins).
+        horizon: Largest horizon in days.
+        origin_stride: Days between origins.
+        min_history: Minimum history days at an origin.
+        max_rows: Optional cap on rows, sampled uniformly with ``seed``.
+        seed: Sampling seed.
+
+    Returns:
+        item, warehouse, origin_date, horizon, target_date, quantity (non-stockout targets only).
+    """
     last = prepared["date"].max()
     day = (pl.col("date") - pl.date(2000, 1, 1)).dt.total_days()
     origins = state.filter(
@@ -302,11 +360,118 @@ def build_training_frame(
     keys = keys.join(targets, on=[*KEYS, "target_date"], how="inner")
     if max_rows is not None and keys.height > max_rows:
         keys = keys.sample(n=max_rows, seed=seed).sort([*KEYS, "origin_date", "horizon"])
-    rows = keys.join(state.rename({"date": "origin_date"}), on=[*KEYS, "origin_date"], how="left")
+    return keys
+
+
+def training_frame_from_state(
+    prepared: pl.DataFrame,
+    state: pl.DataFrame,
+    *,
+    horizon: int,
+    origin_stride: int = 3,
+    min_history: int = 28,
+    max_rows: int | None = None,
+    seed: int = 0,
+    origin_state: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Training rows from a prepared history and its state (see :func:`build_training_frame`).
+
+    Args:
+        prepared: Output of :func:`prepare_history`.
+        state: Output of :func:`series_state` on ``prepared``.
+        horizon: Largest horizon in days.
+        origin_stride: Days between origins.
+        min_history: Minimum history days at an origin.
+        max_rows: Optional cap on rows, sampled uniformly with ``seed``.
+        seed: Sampling seed.
+        origin_state: Optional origin state rows keyed by item, warehouse, origin_date (e.g.
+            fetched point-in-time from the feature store); defaults to ``state`` itself.
+
+    Returns:
+        The frame :func:`build_training_frame` returns.
+    """
+    keys = training_keys(
+        prepared,
+        state,
+        horizon=horizon,
+        origin_stride=origin_stride,
+        min_history=min_history,
+        max_rows=max_rows,
+        seed=seed,
+    )
+    source = origin_state if origin_state is not None else state.rename({"date": "origin_date"})
+    rows = keys.join(source, on=[*KEYS, "origin_date"], how="left")
     exog = prepared.select(*KEYS, "date", "unit_price", "is_promo", "is_holiday")
-    out = _target_features(rows, state, exog)
+    out = _target_features(rows, exog)
     return out.with_columns((pl.col("quantity") / pl.col("scale")).alias("target")).select(
         *KEYS, "origin_date", "target_date", "scale", *FEATURE_COLUMNS, "quantity", "target"
+    )
+
+
+def inference_rows_from_state(
+    state_rows: pl.DataFrame,
+    *,
+    horizon: int,
+    future: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Model input rows, ``1..horizon`` days ahead, from each series' state at its origin.
+
+    The single place that turns origin state into model input: the batch forecast
+    (:func:`build_inference_features`, state computed in-process) and serving (state read
+    from Feast's online store) both call it, so they produce the same rows for the same state.
+
+    Args:
+        state_rows: One row per series with item, warehouse, the origin as ``origin_date``
+            (or ``date``) and the columns of :func:`series_state` (state features, ``scale``,
+            ``ref_price``, ``swm_*``, :data:`LAST_YEAR_COLUMNS`, category, abc_class).
+        horizon: Days ahead (1..:data:`MAX_HORIZON`).
+        future: Optional known-in-advance covariates for target dates: item, warehouse, date
+            and any of unit_price, is_promo, is_holiday. Missing values mean the regular
+            price, no promotion and no holiday. Rows on or before a series' origin are ignored.
+
+    Returns:
+        One row per item, warehouse and horizon with columns item, warehouse, origin_date,
+        date (the target date), horizon (int), scale and the :data:`FEATURE_COLUMNS`.
+    """
+    _check_horizon(horizon)
+    if "origin_date" not in state_rows.columns:
+        state_rows = state_rows.rename({"date": "origin_date"})
+    rows = (
+        state_rows.with_columns(
+            pl.col("item").cast(pl.String),
+            pl.col("warehouse").cast(pl.String),
+            pl.col("origin_date").cast(pl.Date),
+        )
+        .join(pl.DataFrame({"horizon": np.arange(1, horizon + 1, dtype=np.int32)}), how="cross")
+        .with_columns((pl.col("origin_date") + pl.duration(days=pl.col("horizon"))).alias("target_date"))
+    )
+    exog_cols = ["unit_price", "is_promo", "is_holiday"]
+    if future is None:
+        exog = pl.DataFrame(
+            schema={"item": pl.String, "warehouse": pl.String, "date": pl.Date}
+            | {"unit_price": pl.Float64, "is_promo": pl.Boolean, "is_holiday": pl.Boolean}
+        )
+    else:
+        exog = future.select(
+            pl.col("item").cast(pl.String),
+            pl.col("warehouse").cast(pl.String),
+            pl.col("date").cast(pl.Date),
+            *[
+                (pl.col(c) if c in future.columns else pl.lit(None))
+                .cast(pl.Float64 if c == "unit_price" else pl.Boolean)
+                .alias(c)
+                for c in exog_cols
+            ],
+        )
+    # Only target dates of ``rows`` (after each origin) are joined, so past covariates never leak in.
+    out = _target_features(rows, exog)
+    return out.select(
+        *KEYS,
+        "origin_date",
+        pl.col("target_date").alias("date"),
+        pl.col("horizon").cast(pl.Int32),
+        "scale",
+        *[c for c in FEATURE_COLUMNS if c != "horizon"],
     )
 
 
@@ -319,12 +484,13 @@ def build_inference_features(
 ) -> pl.DataFrame:
     """Features for forecasting every series from one origin, ``1..horizon`` days ahead.
 
-    This is the helper that turns raw history into the model's input; the model itself
-    maps feature rows to quantiles (serving may instead fetch the same features online).
+    This is the helper that turns raw history into the model's input: the state at the origin
+    (:func:`series_state`) through :func:`inference_rows_from_state`, which serving also uses
+    on the state it reads from the online feature store.
 
     Args:
         history: Demand rows (``fct_demand_daily`` columns). Rows after ``origin`` are ignored.
-        horizon: Days ahead.
+        horizon: Days ahead (1..:data:`MAX_HORIZON`).
         future: Optional known-in-advance covariates for target dates: item, warehouse, date
             and any of unit_price, is_promo, is_holiday. Missing values mean the regular
             price, no promotion and no holiday.
@@ -334,41 +500,12 @@ def build_inference_features(
         One row per item, warehouse and horizon with columns item, warehouse, origin_date,
         date (the target date), horizon (int), scale and the :data:`FEATURE_COLUMNS`.
     """
+    _check_horizon(horizon)
     if origin is not None:
         history = history.filter(pl.col("date") <= origin)
     prepared = prepare_history(history, end=origin)
     origin_date = prepared["date"].max()
     state = series_state(prepared)
-    rows = (
-        state.filter(pl.col("date") == origin_date)
-        .rename({"date": "origin_date"})
-        .join(pl.DataFrame({"horizon": np.arange(1, horizon + 1, dtype=np.int32)}), how="cross")
-        .with_columns((pl.col("origin_date") + pl.duration(days=pl.col("horizon"))).alias("target_date"))
-    )
-    exog_cols = ["unit_price", "is_promo", "is_holiday"]
-    if future is None:
-        exog = pl.DataFrame(
-            schema={"item": pl.String, "warehouse": pl.String, "date": pl.Date}
-            | {"unit_price": pl.Float64, "is_promo": pl.Boolean, "is_holiday": pl.Boolean}
-        )
-    else:
-        exog = future.filter(pl.col("date") > origin_date).select(
-            pl.col("item").cast(pl.String),
-            pl.col("warehouse").cast(pl.String),
-            pl.col("date").cast(pl.Date),
-            *[
-                (pl.col(c) if c in future.columns else pl.lit(None))
-                .cast(pl.Float64 if c == "unit_price" else pl.Boolean)
-                .alias(c)
-                for c in exog_cols
-            ],
-        )
-    out = _target_features(rows, state, exog)
-    return out.select(
-        *KEYS,
-        "origin_date",
-        pl.col("target_date").alias("date"),
-        pl.col("horizon").cast(pl.Int32),
-        "scale",
-        *[c for c in FEATURE_COLUMNS if c != "horizon"],
+    return inference_rows_from_state(
+        state.filter(pl.col("date") == origin_date), horizon=horizon, future=future
     )
