@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster import SensorEvaluationContext
 
-from orchestration.defs.planning.assets import (
+from orchestration.defs.planning.keys import (
     REPLENISHMENT_KEY,
     SLOTTING_KEY,
     SOP_PLAN_KEY,

@@ -15,13 +15,11 @@ from dagster import AssetExecutionContext
 
 from orchestration.defs.forecasting.assets import DEMAND_FEATURES_KEY
 from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.planning.keys import FORECAST_KEY, FORECAST_MODEL_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 
 __all__ = ["FORECAST_KEY", "FORECAST_MODEL_KEY", "demand_forecast", "figure_metadata", "forecast_plot"]
-
-FORECAST_MODEL_KEY = dg.AssetKey(["ml", "demand_forecast_model"])
-FORECAST_KEY = dg.AssetKey(["marts", "fct_demand_forecast"])
 
 
 def figure_metadata(figures: dict[str, Path]) -> dict[str, Any]:
@@ -109,7 +107,6 @@ def demand_forecast(
             description="ml.forecasting.pipeline.run_forecasting is not available yet: no forecast"
         )
     from ml.forecasting.pipeline import run_forecasting
-
     from orchestration.defs.planning.frames import read_gold, read_staging, write_gold
     from orchestration.defs.planning.gates import quantile_violations
 

@@ -13,9 +13,20 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from orchestration.defs.forecasting.model import FORECAST_KEY
 from orchestration.defs.gold.assets import GOLD_KEY
 from orchestration.defs.planning.frames import read_gold, read_staging, write_gold
+from orchestration.defs.planning.keys import (
+    DOCK_KEY,
+    FORECAST_KEY,
+    LOAD_KEY,
+    PLAN_KEYS,
+    REPLENISHMENT_KEY,
+    ROUTE_KEY,
+    SLOTTING_KEY,
+    SOP_PLAN_KEY,
+    SOP_SCENARIOS_KEY,
+    TRANSFERS_KEY,
+)
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 
@@ -36,18 +47,6 @@ __all__ = [
     "slotting_plan",
     "sop_plan",
 ]
-
-REPLENISHMENT_KEY = dg.AssetKey(["marts", "fct_replenishment_plan"])
-TRANSFERS_KEY = dg.AssetKey(["marts", "fct_replenishment_transfers"])
-SLOTTING_KEY = dg.AssetKey(["marts", "fct_slotting_plan"])
-SOP_PLAN_KEY = dg.AssetKey(["marts", "mart_sop_plan"])
-SOP_SCENARIOS_KEY = dg.AssetKey(["marts", "mart_sop_scenarios"])
-ROUTE_KEY = dg.AssetKey(["marts", "fct_route_plan"])
-LOAD_KEY = dg.AssetKey(["marts", "fct_load_plan"])
-DOCK_KEY = dg.AssetKey(["marts", "fct_dock_schedule"])
-PLAN_KEYS = (
-    REPLENISHMENT_KEY, TRANSFERS_KEY, SLOTTING_KEY, SOP_PLAN_KEY, SOP_SCENARIOS_KEY, ROUTE_KEY, LOAD_KEY, DOCK_KEY,
-)  # fmt: skip
 
 
 def _staging(name: str) -> dg.AssetKey:

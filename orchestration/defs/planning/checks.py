@@ -9,8 +9,7 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
-from orchestration.defs.forecasting.model import FORECAST_KEY
-from orchestration.defs.planning.assets import REPLENISHMENT_KEY, SOP_PLAN_KEY
+from orchestration.defs.planning.keys import FORECAST_KEY, REPLENISHMENT_KEY, SOP_PLAN_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 
