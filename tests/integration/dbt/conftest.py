@@ -1,6 +1,16 @@
-"""One built dbt project per session: a seeded history in the OLTP, ingested to bronze by ``ingest.run.run_ingest``
-(feeds from landing files), built on DuckDB and (published with ``publish_bronze``) on PostgreSQL. dbt invocations
-are slow, so every test shares these builds."""
+"""One built dbt project per session, shared by every dbt test (dbt invocations are the slow part).
+
+A seeded history goes into the OLTP and through the real ingest (``ingest.run.run_ingest``, feeds from landing files)
+to bronze. Both engines build it (models only), then take an increment: the last days of history merged into bronze
+plus deletions (tombstones of one whole order with its shipments and of a single line of another order). Then:
+
+- ``settings`` (home A): DuckDB and PostgreSQL (``publish_bronze``) built *incrementally* over the increment, with
+  every data and unit test (``dbt build``);
+- ``full``: the same lake built from scratch on DuckDB (``--full-refresh``) — the reference the incremental builds
+  and the PostgreSQL build must equal.
+
+Five dbt invocations in all; tests that need no PostgreSQL read the DuckDB builds.
+"""
 
 from __future__ import annotations
 
@@ -20,21 +30,88 @@ from stockyard.settings import Settings
 # A small but complete history: 2 warehouses, 12 items, 70 days; the last 4 days arrive as an increment.
 HISTORY_DAYS = 70
 INCREMENT_DAYS = 4
+# Two threads: the machine has two cores and dbt's nodes are short.
+THREADS = ["--threads", "2"]
 
 
 @dataclasses.dataclass
 class BuiltProject:
     settings: Settings
+    full: Settings
     pg_uri: str
     history: object
     cutoff: dt.datetime
+    deleted_order_id: int
+    deleted_line_id: int
+    rows_before_delete: dict[str, int]
+    publish_increment: dict[str, object]
+    build_results: dict[str, object]
+
+
+def _deletions(after: dict) -> tuple[dict[str, list[int]], int, int]:
+    """Ids to tombstone: one shipped order with everything hanging off it, and one line of a multi-line order."""
+    import polars as pl
+
+    t = {k: pl.from_arrow(v) for k, v in after.items() if not k.startswith(("sim__", "feeds__"))}
+    shipped = t["shipments"].filter(pl.col("order_id").is_not_null())["order_id"].unique().sort()
+    order_id = int(shipped[len(shipped) // 2])
+    lines = t["order_lines"].filter(pl.col("order_id") == order_id)["id"].to_list()
+    shipments = t["shipments"].filter(pl.col("order_id") == order_id)["id"].to_list()
+    deleted = {
+        "orders": [order_id],
+        "order_lines": lines,
+        "reservations": t["reservations"].filter(pl.col("order_line_id").is_in(lines))["id"].to_list(),
+        "pick_tasks": t["pick_tasks"].filter(pl.col("order_line_id").is_in(lines))["id"].to_list(),
+        "shipments": shipments,
+        "shipment_lines": t["shipment_lines"].filter(pl.col("shipment_id").is_in(shipments))["id"].to_list(),
+        "tracking_events": t["tracking_events"]
+        .filter(pl.col("shipment_id").is_in(shipments))["id"]
+        .to_list(),
+    }
+    # A line without shipments, reservations or picks of an order that keeps other lines.
+    busy = set(t["shipment_lines"]["order_line_id"].drop_nulls().to_list()) | set(
+        t["reservations"]["order_line_id"].to_list()
+    )
+    multi = t["order_lines"].group_by("order_id").len().filter(pl.col("len") > 1)["order_id"]
+    candidates = t["order_lines"].filter(
+        pl.col("order_id").is_in(multi) & ~pl.col("id").is_in(list(busy)) & (pl.col("order_id") != order_id)
+    )
+    line_id = int(candidates["id"].sort()[0])
+    deleted["order_lines"] = [*lines, line_id]
+    return deleted, order_id, line_id
+
+
+def _count_rows(settings: Settings, order_id: int, line_id: int) -> dict[str, int]:
+    import duckdb
+
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as con:
+        return {
+            "fct_order_lines": con.execute(
+                "select count(*) from marts.fct_order_lines where order_id = ? or order_line_id = ?",
+                [order_id, line_id],
+            ).fetchall()[0][0],
+            "fct_orders": con.execute(
+                "select count(*) from marts.fct_orders where order_id = ?", [order_id]
+            ).fetchall()[0][0],
+            "fct_shipments": con.execute(
+                "select count(*) from marts.fct_shipments where order_id = ?", [order_id]
+            ).fetchall()[0][0],
+        }
 
 
 @pytest.fixture(scope="session")
 def dbt_built(
     pg_server: str, pg_template: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[BuiltProject]:
-    from factories.bronze import HistoryConfig, load_oltp, synthesize_history, write_landing
+    from factories.bronze import (
+        HistoryConfig,
+        changed_rows,
+        load_oltp,
+        synthesize_history,
+        tombstone_bronze,
+        write_bronze,
+        write_landing,
+    )
 
     from ingest.publish_pg import publish_bronze
     from ingest.run import run_ingest
@@ -50,24 +127,51 @@ def dbt_built(
     uri = with_database(pg_server, name)
     home = tmp_path_factory.mktemp("dbt_home")
     settings = Settings(home=home, pg_dsn=uri)
+    full = Settings(home=tmp_path_factory.mktemp("dbt_full"), lake_root=settings.lake_root, pg_dsn=uri)
 
     history = synthesize_history(
         HistoryConfig(days=HISTORY_DAYS, items=12, warehouses=2, customers=30, seed=11)
     )
     cutoff = history.end - dt.timedelta(days=INCREMENT_DAYS)
-    tables = history.as_of(cutoff)
-    load_oltp(uri, tables)
+    before = history.as_of(cutoff)
+    load_oltp(uri, before)
     # The real ingest: OLTP tables by change capture, feeds from landing files.
-    write_landing(settings.landing_dir, tables)
+    write_landing(settings.landing_dir, before)
     report = run_ingest(settings)
     failed = [(r.table, r.error) for r in report.results if r.status == "failed"]
     assert not failed, failed
 
-    run_dbt(["build"], settings, target="duckdb")
-    publish_bronze(settings.lake_root, uri)
-    run_dbt(["build"], settings, target="postgres")
     try:
-        yield BuiltProject(settings=settings, pg_uri=uri, history=history, cutoff=cutoff)
+        # Initial builds (models and seeds: the tests run on the final builds).
+        untested = ["build", "--exclude-resource-type", "test", "unit_test", *THREADS]
+        run_dbt(untested, settings, target="duckdb")
+        publish_bronze(settings.lake_root, uri)
+        run_dbt(untested, settings, target="postgres")
+
+        # The increment: new and changed rows, then deletions.
+        after = history.as_of()
+        deleted, order_id, line_id = _deletions(after)
+        rows_before = _count_rows(settings, order_id, line_id)
+        now = dt.datetime.now(dt.UTC)
+        write_bronze(settings.lake_root, changed_rows(before, after), ingested_at=now, mode="merge")
+        tombstone_bronze(settings.lake_root, deleted, ingested_at=now + dt.timedelta(seconds=1))
+
+        results = {"duckdb": run_dbt(["build", *THREADS], settings, target="duckdb")}
+        published = {r.table: r for r in publish_bronze(settings.lake_root, uri)}
+        results["postgres"] = run_dbt(["build", *THREADS], settings, target="postgres")
+        results["full"] = run_dbt(["build", "--full-refresh", *THREADS], full, target="duckdb")
+        yield BuiltProject(
+            settings=settings,
+            full=full,
+            pg_uri=uri,
+            history=history,
+            cutoff=cutoff,
+            deleted_order_id=order_id,
+            deleted_line_id=line_id,
+            rows_before_delete=rows_before,
+            publish_increment=published,
+            build_results=results,
+        )
     finally:
         from oltp.db import _engine_for
 

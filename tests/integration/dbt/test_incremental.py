@@ -1,14 +1,12 @@
-"""Incremental builds equal full rebuilds, and publish_bronze merges only what changed."""
+"""Incremental builds (with deletions) equal full rebuilds on both engines; publish_bronze merges only what changed."""
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
-
+import duckdb
 import psycopg
+from deltalake import DeltaTable
 
-from stockyard.dbt import run_dbt
-from stockyard.settings import Settings
+from stockyard.dbt import mart_names
 
 INCREMENTAL_MARTS = [
     "fct_order_lines", "fct_orders", "fct_shipments", "fct_tracking_events", "fct_inventory_daily",
@@ -16,42 +14,53 @@ INCREMENTAL_MARTS = [
 ]  # fmt: skip
 
 
-def test_incremental_build_equals_full_refresh(dbt_built, fingerprint, tmp_path):
-    from factories.bronze import changed_rows, write_bronze
-
-    from ingest.publish_pg import publish_bronze
-
-    # Copy the built lake + warehouse, apply the last days of history as an increment.
-    inc = Settings(home=tmp_path / "inc", pg_dsn=dbt_built.pg_uri)
-    shutil.copytree(dbt_built.settings.lake_root, inc.lake_root)
-    shutil.copy(dbt_built.settings.duckdb_path, inc.duckdb_path)
-    before = dbt_built.history.as_of(dbt_built.cutoff)
-    after = dbt_built.history.as_of()
-    delta = changed_rows(before, after)
-    assert {"orders", "order_lines", "shipments", "inventory_ledger"} <= set(delta)
-    write_bronze(inc.lake_root, delta, ingested_at=dt.datetime.now(dt.UTC), mode="merge")
-
-    run_dbt(["run"], inc, target="duckdb")
-    incremental = fingerprint.duckdb(inc.duckdb_path, INCREMENTAL_MARTS)
-
-    full = Settings(home=tmp_path / "full", pg_dsn=dbt_built.pg_uri)
-    shutil.copytree(inc.lake_root, full.lake_root)
-    run_dbt(
-        ["build", "--full-refresh", "--exclude-resource-type", "test", "unit_test"], full, target="duckdb"
-    )
-    rebuilt = fingerprint.duckdb(full.duckdb_path, INCREMENTAL_MARTS)
-    assert incremental["fct_order_lines"]["rows"] > 0
+def test_incremental_duckdb_build_equals_full_refresh(dbt_built, fingerprint):
+    incremental = fingerprint.duckdb(dbt_built.settings.duckdb_path)
+    rebuilt = fingerprint.duckdb(dbt_built.full.duckdb_path)
+    assert set(INCREMENTAL_MARTS) <= set(rebuilt)
+    assert incremental["fct_order_lines"]["rows"] > 1000
     fingerprint.assert_equal(incremental, rebuilt)
 
-    # The PostgreSQL copy of bronze takes the same increment by merging, and equals Delta afterwards.
-    results = {r.table: r for r in publish_bronze(inc.lake_root, dbt_built.pg_uri)}
-    assert results["oltp__order_lines"].mode == "merged"
-    assert results["oltp__order_lines"].rows == delta["order_lines"].num_rows
-    assert results["oltp__carriers"].mode == "skipped"
-    from deltalake import DeltaTable
 
+def test_incremental_postgres_build_equals_duckdb_full_refresh(dbt_built, fingerprint):
+    marts = mart_names(dbt_built.full, target="duckdb")
+    fingerprint.assert_equal(
+        fingerprint.postgres(dbt_built.pg_uri, marts), fingerprint.duckdb(dbt_built.full.duckdb_path, marts)
+    )
+
+
+def test_deleted_rows_leave_the_incremental_facts(dbt_built):
+    order_id, line_id = dbt_built.deleted_order_id, dbt_built.deleted_line_id
+    # The deleted order (with its shipments) and the deleted line were in the facts before the increment.
+    assert dbt_built.rows_before_delete["fct_orders"] == 1
+    assert dbt_built.rows_before_delete["fct_shipments"] >= 1
+    assert dbt_built.rows_before_delete["fct_order_lines"] >= 2
+    queries = {
+        "fct_order_lines": "select count(*) from marts.fct_order_lines where order_id = {o} or order_line_id = {l}",
+        "fct_orders": "select count(*) from marts.fct_orders where order_id = {o}",
+        "fct_shipments": "select count(*) from marts.fct_shipments where order_id = {o}",
+    }
+    with duckdb.connect(str(dbt_built.settings.duckdb_path), read_only=True) as con:
+        on_duckdb = {
+            m: con.execute(q.format(o=order_id, l=line_id)).fetchall()[0][0] for m, q in queries.items()
+        }
+    with psycopg.connect(dbt_built.pg_uri) as conn:
+        on_postgres = {
+            m: conn.execute(q.format(o=order_id, l=line_id)).fetchone()[0] for m, q in queries.items()
+        }
+    assert on_duckdb == on_postgres == dict.fromkeys(queries, 0)
+
+
+def test_publish_bronze_merged_only_the_increment(dbt_built):
+    results = dbt_built.publish_increment
+    assert results["oltp__order_lines"].mode == "merged"
+    assert results["oltp__carriers"].mode == "skipped"
+    lake = dbt_built.settings.lake_root / "bronze"
     with psycopg.connect(dbt_built.pg_uri) as conn:
         for name in ("oltp__order_lines", "oltp__shipments", "oltp__inventory_ledger"):
-            in_pg = conn.execute(f"select count(*), count(distinct id) from bronze.{name}").fetchone()
-            in_delta = DeltaTable(str(inc.lake_root / "bronze" / name)).to_pyarrow_table().num_rows
-            assert in_pg == (in_delta, in_delta), name
+            in_pg = conn.execute(
+                f"select count(*), count(distinct id), count(*) filter (where _is_deleted) from bronze.{name}"
+            ).fetchone()
+            table = DeltaTable(str(lake / name)).to_pyarrow_table(columns=["id", "_is_deleted"])
+            deleted = sum(table.column("_is_deleted").to_pylist())
+            assert in_pg == (table.num_rows, table.num_rows, deleted), name
