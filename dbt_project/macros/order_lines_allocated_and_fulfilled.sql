@@ -38,6 +38,7 @@ picks as (
 
     select
         order_line_id,
+        min(picked_at) as first_picked_at,
         max(picked_at) as picked_at,
         sum(quantity_picked) as quantity_picked_by_tasks,
         max(_ingested_at) as _ingested_at
@@ -91,7 +92,8 @@ select
     coalesce(sh.quantity_delivered, 0) as quantity_delivered,
     l.unit_price,
     l.is_promo,
-    a.allocated_at,
+    -- Allocated no later than picked: histories loaded in bulk stamp reservations with the load time.
+    case when p.first_picked_at < a.allocated_at then p.first_picked_at else a.allocated_at end as allocated_at,
     p.picked_at,
     sh.shipped_at,
     sh.delivered_at,
