@@ -35,6 +35,13 @@ from deltalake import write_deltalake
 from ingest.load_delta import table_uri
 from ingest.state import commit_properties, open_table
 from stockyard.errors import NotFoundError
+from stockyard.feeds import (
+    DEVICE_TYPES,
+    READING_TYPES,
+    TELEMETRY_COLUMNS,
+    TELEMETRY_SCHEMA,
+    TRACKING_SCHEMA,
+)
 from stockyard.settings import Settings, get_settings
 
 __all__ = [
@@ -47,50 +54,9 @@ __all__ = [
     "parse_tracking",
 ]
 
-TELEMETRY_COLUMNS = (
-    "device_id",
-    "device_type",
-    "reading_type",
-    "warehouse",
-    "zone",
-    "shipment_number",
-    "ts",
-    "temperature_c",
-    "lat",
-    "lon",
-    "speed_kmh",
-)
-_DEVICE_TYPES = {"zone_sensor", "reefer", "truck"}
-_READING_TYPES = {"temperature", "gps"}
+
 _TS = pa.timestamp("us", tz="UTC")
 
-TRACKING_SCHEMA = pa.schema(
-    [
-        ("event_id", pa.string()),
-        ("carrier", pa.string()),
-        ("tracking_number", pa.string()),
-        ("event_type", pa.string()),
-        ("occurred_at", _TS),
-        ("location", pa.string()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-    ]
-)
-TELEMETRY_SCHEMA = pa.schema(
-    [
-        ("device_id", pa.string()),
-        ("device_type", pa.string()),
-        ("reading_type", pa.string()),
-        ("warehouse", pa.string()),
-        ("zone", pa.string()),
-        ("shipment_number", pa.string()),
-        ("ts", _TS),
-        ("temperature_c", pa.float64()),
-        ("lat", pa.float64()),
-        ("lon", pa.float64()),
-        ("speed_kmh", pa.float64()),
-    ]
-)
 _INGEST_FIELDS = [
     pa.field("_source_file", pa.string()),
     pa.field("_line_number", pa.int64()),
@@ -226,11 +192,11 @@ def parse_tracking(text: str, file: str) -> ParsedFile:
 
 def _telemetry_row(rec: dict[str, str]) -> dict[str, Any]:
     device_type = _str(rec["device_type"], "device_type")
-    if device_type not in _DEVICE_TYPES:
-        raise RowError(f"device_type: {device_type!r} not one of {', '.join(sorted(_DEVICE_TYPES))}")
+    if device_type not in DEVICE_TYPES:
+        raise RowError(f"device_type: {device_type!r} not one of {', '.join(sorted(DEVICE_TYPES))}")
     reading_type = _str(rec["reading_type"], "reading_type")
-    if reading_type not in _READING_TYPES:
-        raise RowError(f"reading_type: {reading_type!r} not one of {', '.join(sorted(_READING_TYPES))}")
+    if reading_type not in READING_TYPES:
+        raise RowError(f"reading_type: {reading_type!r} not one of {', '.join(sorted(READING_TYPES))}")
     row = {
         "device_id": _str(rec["device_id"], "device_id"),
         "device_type": device_type,

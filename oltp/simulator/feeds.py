@@ -23,22 +23,11 @@ import psycopg
 
 from oltp.simulator.config import SimulationConfig
 from oltp.simulator.master import MasterData
+from stockyard.feeds import TELEMETRY_COLUMNS
 
 __all__ = ["write_feeds", "TELEMETRY_HEADER", "atomic_write"]
 
-TELEMETRY_HEADER = [
-    "device_id",
-    "device_type",
-    "reading_type",
-    "warehouse",
-    "zone",
-    "shipment_number",
-    "ts",
-    "temperature_c",
-    "lat",
-    "lon",
-    "speed_kmh",
-]
+TELEMETRY_HEADER = list(TELEMETRY_COLUMNS)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
