@@ -33,6 +33,7 @@ __all__ = [
     "materialize",
     "historical_demand_state",
     "online_demand_state",
+    "origin_state_pit",
     "demand_store_status",
     "registry_path",
 ]
@@ -181,6 +182,39 @@ def historical_demand_state(entity_rows: pl.DataFrame, settings: Settings | None
     entity_df = entity_rows.select("item", "warehouse", "event_timestamp").to_pandas()
     job = store.get_historical_features(entity_df=entity_df, features=_feature_refs(store))
     return pl.from_pandas(job.to_df())
+
+
+def origin_state_pit(origins: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """The state of each series at the close of each origin day, by Feast point-in-time retrieval.
+
+    The lookup moment is the midnight after the origin day, so it sees exactly the state row of the origin day
+    (its ``event_timestamp``) and nothing later.
+
+    Args:
+        origins: Columns item, warehouse, origin_date (duplicates are fetched once).
+        settings: Settings of the home whose repository is applied and whose state file is written.
+
+    Returns:
+        item, warehouse, origin_date and every feature of ``item_warehouse_91d_stats`` (null where the store holds no
+        state for that origin).
+    """
+    unique = origins.select("item", "warehouse", "origin_date").unique()
+    entity = unique.with_columns(
+        (pl.col("origin_date").cast(pl.Datetime("us")) + pl.duration(days=1))
+        .dt.replace_time_zone("UTC")
+        .alias("event_timestamp")
+    )
+    found = historical_demand_state(entity, settings)
+    found = found.with_columns(
+        pl.col("event_timestamp")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+        .dt.cast_time_unit("us")
+    )
+    fetched = found.with_columns(
+        (pl.col("event_timestamp") - pl.duration(days=1)).dt.date().alias("origin_date")
+    ).drop("event_timestamp")
+    return fetched
 
 
 def online_demand_state(

@@ -16,6 +16,7 @@ model serves series selling 0.1 and 500 units a day alike.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -285,6 +286,7 @@ def build_training_frame(
     min_history: int = 28,
     max_rows: int | None = None,
     seed: int = 0,
+    origin_state: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Build (origin, horizon) training rows with normalised targets.
 
@@ -299,6 +301,7 @@ def build_training_frame(
         min_history: Minimum history days at an origin.
         max_rows: Optional cap on rows, sampled uniformly with ``seed``.
         seed: Sampling seed.
+        origin_state: Optional fetcher of the origin state (see :func:`training_frame_from_state`).
 
     Returns:
         Frame with item, warehouse, origin_date, target_date, scale, the
@@ -315,6 +318,7 @@ def build_training_frame(
         min_history=min_history,
         max_rows=max_rows,
         seed=seed,
+        origin_state=origin_state,
     )
 
 
@@ -372,7 +376,7 @@ def training_frame_from_state(
     min_history: int = 28,
     max_rows: int | None = None,
     seed: int = 0,
-    origin_state: pl.DataFrame | None = None,
+    origin_state: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> pl.DataFrame:
     """Training rows from a prepared history and its state (see :func:`build_training_frame`).
 
@@ -384,8 +388,10 @@ def training_frame_from_state(
         min_history: Minimum history days at an origin.
         max_rows: Optional cap on rows, sampled uniformly with ``seed``.
         seed: Sampling seed.
-        origin_state: Optional origin state rows keyed by item, warehouse, origin_date (e.g.
-            fetched point-in-time from the feature store); defaults to ``state`` itself.
+        origin_state: Optional fetcher of the origin state: given the (item, warehouse,
+            origin_date) rows of the sampled origins it returns those keys plus the
+            :func:`series_state` columns (e.g. point-in-time from the feature store, see
+            :func:`ml.feature_store.origin_state_pit`); defaults to looking them up in ``state``.
 
     Returns:
         The frame :func:`build_training_frame` returns.
@@ -399,7 +405,11 @@ def training_frame_from_state(
         max_rows=max_rows,
         seed=seed,
     )
-    source = origin_state if origin_state is not None else state.rename({"date": "origin_date"})
+    source = state.rename({"date": "origin_date"})
+    if origin_state is not None:
+        fetched = origin_state(keys.select(*KEYS, "origin_date").unique())
+        # Same columns and dtypes as the in-process state, whatever the fetcher's frame library did to them.
+        source = fetched.select([pl.col(c).cast(t) for c, t in source.schema.items()])
     rows = keys.join(source, on=[*KEYS, "origin_date"], how="left")
     exog = prepared.select(*KEYS, "date", "unit_price", "is_promo", "is_holiday")
     out = _target_features(rows, exog)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,12 +171,19 @@ class ForecastModel:
         )
 
 
-def train_model(df: pl.DataFrame, config: ForecastConfig | None = None) -> ForecastModel:
+def train_model(
+    df: pl.DataFrame,
+    config: ForecastConfig | None = None,
+    *,
+    origin_state: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+) -> ForecastModel:
     """Train the three quantile models on all series in ``df``.
 
     Args:
         df: Demand rows (``fct_demand_daily`` columns) up to the training cut-off.
         config: Training configuration; defaults to ``ForecastConfig()``.
+        origin_state: Optional fetcher of the origin state rows (e.g. Feast point-in-time retrieval); see
+            :func:`ml.forecasting.features.training_frame_from_state`.
 
     Returns:
         The trained :class:`ForecastModel`.
@@ -189,6 +197,7 @@ def train_model(df: pl.DataFrame, config: ForecastConfig | None = None) -> Forec
         min_history=config.min_history,
         max_rows=config.max_train_rows,
         seed=config.seed,
+        origin_state=origin_state,
     )
     if frame.height == 0:
         raise ValueError("no training rows: history too short for min_history and horizon")
