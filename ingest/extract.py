@@ -45,6 +45,9 @@ UTC = dt.UTC
 #: Safety margin subtracted from the time horizon of mutable tables (covers the instant between a transaction
 #: taking its start timestamp and publishing it in pg_stat_activity).
 TIME_HORIZON_MARGIN = dt.timedelta(seconds=2)
+#: ADBC batch size hint in bytes (None: the driver's ~16 MB). Tests set it tiny so small tables stream in many
+#: batches, the way large ones do in production.
+BATCH_SIZE_HINT: int | None = None
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,8 @@ def stream_query(
         A streaming reader; memory stays at a few batches whatever the result size.
     """
     cur = conn.cursor()
+    if BATCH_SIZE_HINT is not None:
+        cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_SIZE_HINT)})
     cur.execute(sql)
     reader = cur.fetch_record_batch()
 

@@ -230,11 +230,12 @@ def _ingest_mutable(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
     )
     # Key ranges of the change set (same snapshot), so the merge opens only the bronze files they overlap.
     ranges = _key_ranges(conn, table, where, deletes_where) if dt_ is not None else []
+    file_size = _merge_file_size(conn, table)
+    # Every other query of this run is above: the connection is busy until the row stream is consumed.
     rows = _peek(_stream(conn, table, columns, where, now, new))
     if rows is None and (dt_ is None or len(deleted) == 0):
         return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
-    file_size = _merge_file_size(conn, table)
     if dt_ is None:
         # First load: nothing to merge against; deleted rows are simply absent.
         assert rows is not None

@@ -57,7 +57,7 @@ PARTITION_COLUMN = "_partition_month"
 #: below, kept as the table's ``delta.targetFileSize``). An update of recent rows then rewrites one or two files,
 #: not the table. Append tables keep deltalake's default (about 100 MB), which suits scans.
 MERGE_FILES = 64
-MERGE_FILE_SIZE_MIN = 1024 * 1024
+MERGE_FILE_SIZE_MIN = 256 * 1024
 MERGE_FILE_SIZE_MAX = 64 * 1024 * 1024
 
 # The event-time column of each append-only table (source of ``_partition_date``).

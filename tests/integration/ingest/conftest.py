@@ -10,6 +10,14 @@ import pytest
 from integration.ingest.ingest_helpers import MASTER_SQL, add_orders
 
 
+@pytest.fixture(autouse=True)
+def _small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stream in many small ADBC batches, as large tables do (a query issued mid-stream then fails here too)."""
+    from ingest import extract
+
+    monkeypatch.setattr(extract, "BATCH_SIZE_HINT", 2048)
+
+
 @pytest.fixture
 def seeded(pg_uri: str) -> str:
     """A migrated database with master data and a few orders."""
