@@ -106,7 +106,7 @@ def _simulated_lake(args: argparse.Namespace, tmp: Path) -> tuple[Path, dict, di
 
     from ingest.run import run_ingest
     from oltp.simulator import SimulationConfig, simulate
-    from stockyard.pg import stop_postgres
+    from stockyard.pg import ensure_postgres, stop_postgres
     from stockyard.settings import Settings
 
     settings = Settings(home=tmp / "sim", pg_port=0, pg_database="stockyard_bench_sim")
@@ -126,10 +126,18 @@ def _simulated_lake(args: argparse.Namespace, tmp: Path) -> tuple[Path, dict, di
     sim_s = time.perf_counter() - t
     t = time.perf_counter()
     report = run_ingest(settings)
-    ingest_s = time.perf_counter() - t
-    failed = [(r.table, r.error) for r in report.results if r.status == "failed"]
+    failed = [r.table for r in report.results if r.status == "failed"]
+    loaded_by = "real ingest to bronze"
     if failed:
-        raise SystemExit(f"ingest failed: {failed}")
+        # Say so in the report and fall back to a plain snapshot, so the dbt figures still come from this history.
+        from factories.bronze import snapshot_bronze
+
+        shutil.rmtree(settings.lake_root / "bronze", ignore_errors=True)
+        snapshot_bronze(ensure_postgres(settings), settings.lake_root)
+        loaded_by = (
+            f"ingest failed ({', '.join(failed)}), so a snapshot (tests/factories snapshot_bronze) to bronze"
+        )
+    ingest_s = time.perf_counter() - t
     stop_postgres(settings)
     lake = settings.lake_root
     cutoff = dt.datetime.combine(
@@ -161,7 +169,7 @@ def _simulated_lake(args: argparse.Namespace, tmp: Path) -> tuple[Path, dict, di
     figures = {
         "history": f"{args.days} days, {args.items} items, {args.warehouses} warehouses, ~{args.orders_per_day:g} "
         f"order lines/day, seed 1; simulator bulk path ({summary['order_lines']:,} order lines) in {sim_s:.0f} s, "
-        f"real ingest to bronze in {ingest_s:.0f} s",
+        f"{loaded_by} in {ingest_s:.0f} s",
         "initial": f"{lines:,} order lines, {ledger:,} ledger rows, {ships:,} shipments, {total:,} rows",
         "delta_rows": sum(tb.num_rows for tb in increment.values()),
         "delta_lines": increment["oltp__order_lines"].num_rows,
