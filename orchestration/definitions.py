@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.alerts import definitions as alerts
 from orchestration.defs.automation import definitions as automation
 from orchestration.defs.dbt import definitions as dbt
 from orchestration.defs.forecasting import definitions as forecasting
@@ -26,6 +27,7 @@ defs = dg.Definitions.merge(
     gold.defs,
     forecasting.defs,
     planning.defs,
+    alerts.defs,
     automation.defs,
     dg.Definitions(resources=build_resources()),
 )

@@ -207,3 +207,15 @@ def test_weekly_slotting_schedule_requests_its_job(defs: dg.Definitions) -> None
     result = schedule.evaluate_tick(context)
     assert result.run_requests and len(result.run_requests) == 1
     assert schedule.cron_schedule == "0 4 * * 0"
+
+
+def test_alerts_run_nightly_after_the_forecast_eta_and_gold(defs: dg.Definitions) -> None:
+    graph = defs.resolve_asset_graph()
+    alerts = dg.AssetKey(["marts", "fct_alerts"])
+    history = dg.AssetKey(["marts", "fct_demand_forecast_history"])
+    assert graph.get(alerts).group_name == graph.get(history).group_name == "alerts"
+    upstream = dg.AssetSelection.assets(alerts).upstream().resolve(graph)
+    for name in ("fct_demand_forecast_history", "fct_demand_forecast", "fct_shipment_eta", "gold_parquet"):
+        assert dg.AssetKey(["marts", name]) in upstream, name
+    assert {alerts, history} <= set(defs.resolve_job_def("nightly_replan").asset_layer.executable_asset_keys)
+    assert alerts not in set(defs.resolve_job_def("intraday_refresh").asset_layer.executable_asset_keys)
