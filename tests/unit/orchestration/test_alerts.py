@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import polars as pl
 
@@ -147,3 +148,65 @@ def test_no_forecast_history_yet_means_no_demand_alerts() -> None:
         eta=pl.DataFrame(schema={"shipment_id": pl.String}),
     )
     assert alerts.height == 0 and alerts.schema == pl.Schema(ALERT_SCHEMA)
+
+
+def test_assets_publish_history_and_alerts_from_gold(tmp_path: Path) -> None:
+    """Both asset bodies over hand-written gold Parquet: history grows by issue, alerts land in gold with counts."""
+    import dagster as dg
+
+    from orchestration.defs.alerts.assets import demand_forecast_history, fct_alerts
+    from orchestration.resources import StockyardResource
+    from stockyard.settings import Settings
+
+    gold = Settings(home=tmp_path).gold_dir
+    gold.mkdir(parents=True)
+    pl.DataFrame(
+        {"item": ["A"], "warehouse": ["W1"], "date": [D + dt.timedelta(days=1)], "quantity": [50.0]}
+    ).write_parquet(gold / "fct_demand_daily.parquet")
+    pl.DataFrame(
+        {
+            "device_id": ["T1"],
+            "warehouse": ["W1"],
+            "zone": ["COLD"],
+            "shipment_number": [None],
+            "started_at": [dt.datetime(2026, 3, 2, 10)],
+            "duration_minutes": [20.0],
+            "min_temperature_c": [9.0],
+            "max_temperature_c": [10.0],
+            "allowed_min_temp_c": [2.0],
+            "allowed_max_temp_c": [8.0],
+            "max_deviation_c": [2.0],
+        }
+    ).write_parquet(gold / "fct_cold_chain_excursions.parquet")
+    pl.DataFrame(
+        {
+            "shipment_id": ["1"],
+            "ship_date": [D],
+            "promised_transit_days": [2.0],
+            "actual_transit_days": [None],
+        }
+    ).write_parquet(gold / "fct_shipments.parquet")
+    pl.DataFrame({"shipment_id": ["1"], "p10": [1.0], "p50": [2.5], "p90": [4.0]}).write_parquet(
+        gold / "fct_shipment_eta.parquet"
+    )
+    resources = {"stockyard": StockyardResource(home=str(tmp_path))}
+    # Last night's forecast is already in the history; tonight's is appended by the asset.
+    forecast_history(None, _forecast(D, 3, 4, 6)).write_parquet(gold / "fct_demand_forecast_history.parquet")
+    _forecast(D + dt.timedelta(days=1), 3, 4, 6).write_parquet(gold / "fct_demand_forecast.parquet")
+    result = dg.materialize([demand_forecast_history, fct_alerts], resources=resources)
+    assert result.success
+    history = pl.read_parquet(gold / "fct_demand_forecast_history.parquet")
+    assert history["issued_on"].unique().sort().to_list() == [D, D + dt.timedelta(days=1)]
+    alerts = pl.read_parquet(gold / "fct_alerts.parquet")
+    assert sorted(zip(alerts["alert_type"], alerts["severity"], strict=True)) == [
+        ("cold_chain_excursion", "medium"),  # 2 °C x 20 min = 40 degree-minutes
+        ("demand_outside_interval", "high"),
+        ("shipment_late_risk", "low"),  # P50 half a day past the promise, P10 on time
+    ]
+    (metadata,) = [
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(["marts", "fct_alerts"])
+    ]
+    assert metadata["dagster/row_count"].value == 3
+    assert "| demand_outside_interval | 0 | 0 | 1 | 1 |" in metadata["counts"].value
