@@ -92,6 +92,30 @@ def _checked(state: pl.DataFrame, expected: int) -> pl.DataFrame:
     return state
 
 
+def feasible_folds(demand: pl.DataFrame, config: ForecastConfig, n_folds: int) -> int:
+    """How many rolling-origin folds the history allows (at most ``n_folds``).
+
+    Every fold needs ``min_history`` days before its cut-off and ``horizon`` days after it; a short history gets
+    fewer folds (the choice is recorded as the ``backtest_folds`` metric) rather than folds trained on nothing.
+
+    Raises:
+        ValidationError: when the history cannot hold even one fold.
+    """
+    from stockyard.errors import ValidationError
+
+    if demand.height == 0:
+        raise ValidationError("no demand history to forecast from (fct_demand_daily is empty)", field="demand")
+    days = (demand["date"].max() - demand["date"].min()).days + 1  # type: ignore[operator]
+    possible = (days - config.min_history) // config.horizon
+    if possible < 1:
+        raise ValidationError(
+            f"{days} days of demand history cannot hold one backtest fold: need at least "
+            f"{config.min_history + config.horizon} (min_history {config.min_history} + horizon {config.horizon})",
+            field="demand",
+        )
+    return min(n_folds, possible)
+
+
 def run_forecasting(
     demand: pl.DataFrame,
     *,
@@ -128,6 +152,7 @@ def run_forecasting(
     figures_dir = Path(figures_dir or tempfile.mkdtemp(prefix="demand_forecast_"))
     figures_dir.mkdir(parents=True, exist_ok=True)
 
+    n_folds = feasible_folds(demand, config, n_folds)
     result = backtest(demand, config=config, n_folds=n_folds, truth=truth)
     origin_state = None
     if use_feature_store:
@@ -170,6 +195,7 @@ def run_forecasting(
     metrics = {k: v for k, v in overall.items() if k != "n"}
     for baseline in ("seasonal_naive", "moving_average"):
         metrics[f"{baseline}_wape"] = result.overall(baseline)["wape"]
+    metrics["backtest_folds"] = float(n_folds)
     return ForecastRun(
         model_version=served_version,
         candidate_version=logged.version,

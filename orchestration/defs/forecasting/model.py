@@ -99,13 +99,6 @@ def demand_forecast(
     context: AssetExecutionContext, stockyard: StockyardResource
 ) -> Iterator[dg.MaterializeResult]:
     """Run ``ml.forecasting.pipeline.run_forecasting``; publish the forecast only with valid quantiles."""
-    import importlib.util
-
-    if importlib.util.find_spec("ml.forecasting.pipeline") is None:
-        # The one training entry point is owned by ml; this asset never grows its own training sequence.
-        raise dg.Failure(
-            description="ml.forecasting.pipeline.run_forecasting is not available yet: no forecast"
-        )
     from ml.forecasting.pipeline import run_forecasting
     from orchestration.defs.planning.frames import read_gold, read_staging, write_gold
     from orchestration.defs.planning.gates import quantile_violations

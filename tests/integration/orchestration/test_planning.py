@@ -198,7 +198,8 @@ def test_plans_respect_their_constraints(planned: Any) -> None:
     assert (utilisation["storage_used"] <= utilisation["storage_capacity"] * (1 + 1e-4) + 1e-4).all()
     moves = pl.read_parquet(gold / "fct_slotting_plan.parquet")
     assert moves.group_by("warehouse").len()["len"].max() <= 10  # the move budget
-    assert moves["to_location"].n_unique() == moves.height
+    # Location codes repeat across warehouses; within one, no two items move into the same slot.
+    assert moves.select("warehouse", "to_location").n_unique() == moves.height
     loads = pl.read_parquet(gold / "fct_load_plan.parquet")
     per_truck = loads.group_by("warehouse", "truck").agg(pl.col("weight").sum())
     assert (per_truck["weight"] <= 24_000).all()
