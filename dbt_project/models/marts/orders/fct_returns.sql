@@ -1,4 +1,15 @@
 -- Returned order lines with their return, disposition, value and time from delivery to return.
+-- A line shipped in parts may be returned from its first delivery before a later part arrives, so the time to
+-- return is measured from the line's first delivery (the line's own delivered_at is its last).
+with first_delivery as (
+    select
+        sl.order_line_id,
+        min(s.delivered_at) as first_delivered_at
+    from {{ ref('stg_oltp__shipment_lines') }} as sl
+    inner join {{ ref('stg_oltp__shipments') }} as s on sl.shipment_id = s.shipment_id
+    group by sl.order_line_id
+)
+
 select
     rl.return_line_id,
     rl.return_id,
@@ -19,8 +30,10 @@ select
     r.created_at as requested_at,
     r.received_at,
     ol.delivered_at,
-    {{ days_between('ol.delivered_at', 'coalesce(r.received_at, r.created_at)') }} as days_from_delivery
+    fd.first_delivered_at,
+    {{ days_between('fd.first_delivered_at', 'coalesce(r.received_at, r.created_at)') }} as days_from_delivery
 from {{ ref('stg_oltp__return_lines') }} as rl
 inner join {{ ref('stg_oltp__returns') }} as r on rl.return_id = r.return_id
 inner join {{ ref('fct_order_lines') }} as ol on rl.order_line_id = ol.order_line_id
 inner join {{ ref('stg_oltp__warehouses') }} as w on r.warehouse_id = w.warehouse_id
+left join first_delivery as fd on rl.order_line_id = fd.order_line_id
