@@ -49,7 +49,9 @@ def machine() -> dict[str, str]:
                 model = line.split(":", 1)[1].strip()
                 break
         mem_kb = next(
-            int(x.split()[1]) for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal")
+            int(x.split()[1])
+            for x in Path("/proc/meminfo").read_text().splitlines()
+            if x.startswith("MemTotal")
         )
         ram = f"{mem_kb / 1024 / 1024:.1f} GiB"
     except OSError:
@@ -73,7 +75,9 @@ def machine() -> dict[str, str]:
 # ---------------------------------------------------------------------------------- slotting
 
 
-def synthetic_warehouse(n_items: int, seed: int = SEED, spare: float = 1.3) -> tuple[pl.DataFrame, pl.DataFrame]:
+def synthetic_warehouse(
+    n_items: int, seed: int = SEED, spare: float = 1.3
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A realistic single warehouse and item master with a random valid current slotting."""
     rng = np.random.default_rng(seed)
     heights = [0.0, 0.45, 1.1, 1.75, 2.5]
@@ -89,12 +93,21 @@ def synthetic_warehouse(n_items: int, seed: int = SEED, spare: float = 1.3) -> t
         for side in (0, 1):
             for b in range(bays):
                 for lv in range(5):
-                    rows.append({
-                        "location": f"A{a:03d}-{side}{b:02d}-{lv}", "warehouse": "WH1", "zone_temperature": temp,
-                        "x": 3.0 * a + 1.5 + side, "y": 2.0 + 1.3 * b, "z": heights[lv], "level": lv,
-                        "volume_capacity": vol_cap[lv] * float(rng.uniform(0.8, 1.2)), "weight_capacity": wt_cap[lv],
-                        "is_pick_face": lv < pick_levels, "hazmat_allowed": a == hazmat_aisle,
-                    })
+                    rows.append(
+                        {
+                            "location": f"A{a:03d}-{side}{b:02d}-{lv}",
+                            "warehouse": "WH1",
+                            "zone_temperature": temp,
+                            "x": 3.0 * a + 1.5 + side,
+                            "y": 2.0 + 1.3 * b,
+                            "z": heights[lv],
+                            "level": lv,
+                            "volume_capacity": vol_cap[lv] * float(rng.uniform(0.8, 1.2)),
+                            "weight_capacity": wt_cap[lv],
+                            "is_pick_face": lv < pick_levels,
+                            "hazmat_allowed": a == hazmat_aisle,
+                        }
+                    )
     loc = pl.DataFrame(rows)
     pf = loc.filter(pl.col("is_pick_face"))
     temps_all = ["ambient", "chilled", "frozen"]
@@ -103,15 +116,24 @@ def synthetic_warehouse(n_items: int, seed: int = SEED, spare: float = 1.3) -> t
     freq = np.round(rng.pareto(1.2, n_items) * 10 + rng.uniform(0, 2, n_items), 2)
     haz = (rng.random(n_items) < 0.02) & (temps == "ambient")
     weight = np.where(
-        rng.random(n_items) < 0.08, rng.uniform(21, 45, n_items), rng.lognormal(0.5, 0.8, n_items).clip(0.05, 19)
+        rng.random(n_items) < 0.08,
+        rng.uniform(21, 45, n_items),
+        rng.lognormal(0.5, 0.8, n_items).clip(0.05, 19),
     )
     vol = rng.lognormal(-2.8, 0.7, n_items).clip(0.005, 0.3)
     units = rng.integers(1, 4, n_items).astype(float)
-    items = pl.DataFrame({
-        "item": [f"SKU{i:05d}" for i in range(n_items)], "pick_frequency": freq, "unit_volume": vol,
-        "unit_weight": weight, "temperature_class": temps, "hazmat": haz, "units_per_slot": units,
-        "category": rng.choice(["food", "household", "beauty", "diy"], n_items),
-    })
+    items = pl.DataFrame(
+        {
+            "item": [f"SKU{i:05d}" for i in range(n_items)],
+            "pick_frequency": freq,
+            "unit_volume": vol,
+            "unit_weight": weight,
+            "temperature_class": temps,
+            "hazmat": haz,
+            "units_per_slot": units,
+            "category": rng.choice(["food", "household", "beauty", "diy"], n_items),
+        }
+    )
     s_temp = pf["zone_temperature"].to_numpy()
     s_haz = pf["hazmat_allowed"].to_numpy()
     s_low = pf["level"].to_numpy() <= 1
@@ -146,16 +168,29 @@ def bench_slotting(sizes: list[int], seeds: list[int]) -> list[dict]:
                 res = solve_slotting(items, loc, SlottingConfig(move_budget=budget))
                 wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
                 s = res.summary
-                out.append({
-                    "items": n, "seed": seed, "pick_slots": s["pick_slots"],
-                    "move_budget": "none" if budget is None else str(budget), "moves": s["moves"],
-                    "abc_moves": s["abc_moves"], "travel_current": s["travel_current"], "travel_abc": s["travel_abc"],
-                    "travel_abc_sample": s["travel_abc_sample"], "travel_optimised": s["travel_optimised"],
-                    "saving_vs_current_pct": s["saving_vs_current_pct"], "saving_vs_abc_pct": s["saving_vs_abc_pct"],
-                    "solve_time_s": wall, "cpu_s": cpu,
-                })
-                print(f"slotting n={n} seed={seed} budget={budget}: {out[-1]['saving_vs_current_pct']:.1f}% vs "
-                      f"current, {out[-1]['saving_vs_abc_pct']:.1f}% vs ABC, {wall:.1f}s", flush=True)
+                out.append(
+                    {
+                        "items": n,
+                        "seed": seed,
+                        "pick_slots": s["pick_slots"],
+                        "move_budget": "none" if budget is None else str(budget),
+                        "moves": s["moves"],
+                        "abc_moves": s["abc_moves"],
+                        "travel_current": s["travel_current"],
+                        "travel_abc": s["travel_abc"],
+                        "travel_abc_sample": s["travel_abc_sample"],
+                        "travel_optimised": s["travel_optimised"],
+                        "saving_vs_current_pct": s["saving_vs_current_pct"],
+                        "saving_vs_abc_pct": s["saving_vs_abc_pct"],
+                        "solve_time_s": wall,
+                        "cpu_s": cpu,
+                    }
+                )
+                print(
+                    f"slotting n={n} seed={seed} budget={budget}: {out[-1]['saving_vs_current_pct']:.1f}% vs "
+                    f"current, {out[-1]['saving_vs_abc_pct']:.1f}% vs ABC, {wall:.1f}s",
+                    flush=True,
+                )
     return out
 
 
@@ -204,11 +239,20 @@ def bench_routing(limits: list[float]) -> list[dict]:
                 cpu = time.process_time() - cpu0
                 cost = sol.total_distance / scale
                 gap = 100 * (cost - bks) / bks if sol.feasible else float("nan")
-                out.append({
-                    "instance": name, "time_limit_s": limit, "engine": engine, "cost": cost, "bks": bks,
-                    "gap_pct": gap, "routes": len(sol.routes), "feasible": sol.feasible,
-                    "wall_s": sol.solve_time_s, "cpu_s": cpu,
-                })
+                out.append(
+                    {
+                        "instance": name,
+                        "time_limit_s": limit,
+                        "engine": engine,
+                        "cost": cost,
+                        "bks": bks,
+                        "gap_pct": gap,
+                        "routes": len(sol.routes),
+                        "feasible": sol.feasible,
+                        "wall_s": sol.solve_time_s,
+                        "cpu_s": cpu,
+                    }
+                )
                 print(f"routing {name} {engine} {limit:g}s: cost {cost:g} gap {gap:.2f}%", flush=True)
     return out
 
@@ -228,11 +272,21 @@ def bench_sop(sizes: list[tuple[int, int, int]]) -> list[dict]:
         res = solve_sop(inputs, SopConfig())
         wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
         s = res.summary
-        out.append({
-            "families": fam, "warehouses": wh, "months": months, "variables": s["variables"],
-            "constraints": s["constraints"], "total_cost": s["total_cost"], "fill_rate": s["fill_rate"],
-            "build_s": s["build_time_s"], "solve_s": s["solve_time_s"], "wall_s": wall, "cpu_s": cpu,
-        })
+        out.append(
+            {
+                "families": fam,
+                "warehouses": wh,
+                "months": months,
+                "variables": s["variables"],
+                "constraints": s["constraints"],
+                "total_cost": s["total_cost"],
+                "fill_rate": s["fill_rate"],
+                "build_s": s["build_time_s"],
+                "solve_s": s["solve_time_s"],
+                "wall_s": wall,
+                "cpu_s": cpu,
+            }
+        )
         print(f"sop {fam}x{wh}x{months}: {s['variables']} vars, wall {wall:.1f}s, cpu {cpu:.1f}s", flush=True)
     return out
 
@@ -243,7 +297,9 @@ def bench_scenarios(size: tuple[int, int, int]) -> pl.DataFrame | None:
     except ImportError:
         return None
     fam, wh, months = size
-    comp = run_scenarios(synthetic_sop_inputs(families=fam, warehouses=wh, months=months, seed=SEED)).comparison
+    comp = run_scenarios(
+        synthetic_sop_inputs(families=fam, warehouses=wh, months=months, seed=SEED)
+    ).comparison
     print(comp.select("scenario", "total_cost", "fill_rate"), flush=True)
     return comp
 
@@ -288,8 +344,14 @@ def plot(slot: list[dict], route: list[dict], path: Path) -> bool:
     combos = sorted({(r["engine"], r["time_limit_s"]) for r in route})
     w = 0.8 / max(len(combos), 1)
     for k, (eng, lim) in enumerate(combos):
-        vals = [next(r["gap_pct"] for r in route if r["instance"] == i and r["engine"] == eng
-                     and r["time_limit_s"] == lim) for i in insts]
+        vals = [
+            next(
+                r["gap_pct"]
+                for r in route
+                if r["instance"] == i and r["engine"] == eng and r["time_limit_s"] == lim
+            )
+            for i in insts
+        ]
         ax.bar(np.arange(len(insts)) + k * w - 0.4 + w / 2, vals, w, label=f"{eng} {lim:g}s")
     ax.set_xticks(np.arange(len(insts)), insts)
     ax.set_ylabel("gap to BKS (%)")
@@ -352,19 +414,59 @@ def main() -> None:
         "",
         _table(
             slot_mean,
-            ["items", "move_budget", "seeds", "travel_current", "travel_abc", "travel_optimised",
-             "saving_vs_current_pct", "saving_vs_current_range", "saving_vs_abc_pct", "saving_vs_abc_range",
-             "max_solve_time_s", "max_cpu_s"],
-            {"travel_current": ",.0f", "travel_abc": ",.0f", "travel_optimised": ",.0f",
-             "saving_vs_current_pct": ".1f", "saving_vs_abc_pct": ".1f", "max_solve_time_s": ".1f", "max_cpu_s": ".1f"},
+            [
+                "items",
+                "move_budget",
+                "seeds",
+                "travel_current",
+                "travel_abc",
+                "travel_optimised",
+                "saving_vs_current_pct",
+                "saving_vs_current_range",
+                "saving_vs_abc_pct",
+                "saving_vs_abc_range",
+                "max_solve_time_s",
+                "max_cpu_s",
+            ],
+            {
+                "travel_current": ",.0f",
+                "travel_abc": ",.0f",
+                "travel_optimised": ",.0f",
+                "saving_vs_current_pct": ".1f",
+                "saving_vs_abc_pct": ".1f",
+                "max_solve_time_s": ".1f",
+                "max_cpu_s": ".1f",
+            },
         ),
         "",
         _table(
             slot,
-            ["items", "seed", "pick_slots", "move_budget", "moves", "abc_moves", "travel_current", "travel_abc", "travel_abc_sample",
-             "travel_optimised", "saving_vs_current_pct", "saving_vs_abc_pct", "solve_time_s", "cpu_s"],
-            {"travel_current": ",.0f", "travel_abc": ",.0f", "travel_abc_sample": ",.0f", "travel_optimised": ",.0f",
-             "saving_vs_current_pct": ".1f", "saving_vs_abc_pct": ".1f", "solve_time_s": ".1f", "cpu_s": ".1f"},
+            [
+                "items",
+                "seed",
+                "pick_slots",
+                "move_budget",
+                "moves",
+                "abc_moves",
+                "travel_current",
+                "travel_abc",
+                "travel_abc_sample",
+                "travel_optimised",
+                "saving_vs_current_pct",
+                "saving_vs_abc_pct",
+                "solve_time_s",
+                "cpu_s",
+            ],
+            {
+                "travel_current": ",.0f",
+                "travel_abc": ",.0f",
+                "travel_abc_sample": ",.0f",
+                "travel_optimised": ",.0f",
+                "saving_vs_current_pct": ".1f",
+                "saving_vs_abc_pct": ".1f",
+                "solve_time_s": ".1f",
+                "cpu_s": ".1f",
+            },
         ),
         "",
         "## Routing",
@@ -373,9 +475,22 @@ def main() -> None:
         "(integer distances x10). One run per cell, seed 1; no fleet limit on X (the X BKS use more than "
         "k routes), C101 limited to its 25 vehicles. Target: mean gap <= 1% at 60 s.",
         "",
-        _table(route, ["instance", "time_limit_s", "engine", "cost", "bks", "gap_pct", "routes", "feasible", "wall_s",
-                       "cpu_s"],
-               {"cost": "g", "gap_pct": ".2f", "wall_s": ".1f", "cpu_s": ".1f", "time_limit_s": "g"}),
+        _table(
+            route,
+            [
+                "instance",
+                "time_limit_s",
+                "engine",
+                "cost",
+                "bks",
+                "gap_pct",
+                "routes",
+                "feasible",
+                "wall_s",
+                "cpu_s",
+            ],
+            {"cost": "g", "gap_pct": ".2f", "wall_s": ".1f", "cpu_s": ".1f", "time_limit_s": "g"},
+        ),
         "",
     ]
     means = []
@@ -383,8 +498,12 @@ def main() -> None:
         for eng in ("pyvrp", "ortools"):
             gaps = [r["gap_pct"] for r in route if r["engine"] == eng and r["time_limit_s"] == lim]
             means.append({"engine": eng, "time_limit_s": lim, "mean_gap_pct": float(np.mean(gaps))})
-    md_lines += [_table(means, ["engine", "time_limit_s", "mean_gap_pct"], {"mean_gap_pct": ".2f", "time_limit_s": "g"}),
-                 ""]
+    md_lines += [
+        _table(
+            means, ["engine", "time_limit_s", "mean_gap_pct"], {"mean_gap_pct": ".2f", "time_limit_s": "g"}
+        ),
+        "",
+    ]
     if sop:
         md_lines += [
             "## S&OP",
@@ -392,10 +511,30 @@ def main() -> None:
             "Synthetic network (`ml.optimization.sop.synthetic_sop_inputs`, fixed seed): monthly LP over family x "
             "warehouse x month, GLOP. build = model construction, solve = GLOP.",
             "",
-            _table(sop, ["families", "warehouses", "months", "variables", "constraints", "total_cost", "fill_rate",
-                         "build_s", "solve_s", "wall_s", "cpu_s"],
-                   {"total_cost": ",.0f", "fill_rate": ".4f", "build_s": ".1f", "solve_s": ".1f", "wall_s": ".1f",
-                    "cpu_s": ".1f"}),
+            _table(
+                sop,
+                [
+                    "families",
+                    "warehouses",
+                    "months",
+                    "variables",
+                    "constraints",
+                    "total_cost",
+                    "fill_rate",
+                    "build_s",
+                    "solve_s",
+                    "wall_s",
+                    "cpu_s",
+                ],
+                {
+                    "total_cost": ",.0f",
+                    "fill_rate": ".4f",
+                    "build_s": ".1f",
+                    "solve_s": ".1f",
+                    "wall_s": ".1f",
+                    "cpu_s": ".1f",
+                },
+            ),
             "",
         ]
     if scen is not None:
@@ -403,9 +542,15 @@ def main() -> None:
         md_lines += [
             f"Scenarios (`run_scenarios` built-ins) on the {fam} x {wh} x {months} network:",
             "",
-            _table(scen.to_dicts(), scen.columns,
-                   {c: (",.0f" if "cost" in c and "pct" not in c else ".3f") for c in scen.columns if c not in
-                    ("scenario", "status")}),
+            _table(
+                scen.to_dicts(),
+                scen.columns,
+                {
+                    c: (",.0f" if "cost" in c and "pct" not in c else ".3f")
+                    for c in scen.columns
+                    if c not in ("scenario", "status")
+                },
+            ),
             "",
         ]
     if has_png:

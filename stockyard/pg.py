@@ -22,7 +22,15 @@ from psycopg import sql
 
 from stockyard.settings import Settings, get_settings
 
-__all__ = ["PostgresError", "ensure_postgres", "pg_uri", "sqlalchemy_url", "stop_postgres", "embedded_status", "with_database"]
+__all__ = [
+    "PostgresError",
+    "ensure_postgres",
+    "pg_uri",
+    "sqlalchemy_url",
+    "stop_postgres",
+    "embedded_status",
+    "with_database",
+]
 
 log = logging.getLogger(__name__)
 

@@ -68,7 +68,9 @@ def create_database(pg_server: str, template: str | None = None) -> str:
     name = f"sy_{uuid.uuid4().hex[:12]}"
     query = sql.SQL("create database {}").format(sql.Identifier(name))
     if template:
-        query = sql.SQL("create database {} template {}").format(sql.Identifier(name), sql.Identifier(template))
+        query = sql.SQL("create database {} template {}").format(
+            sql.Identifier(name), sql.Identifier(template)
+        )
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(query)
     return _with_database(pg_server, name)

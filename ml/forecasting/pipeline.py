@@ -104,7 +104,9 @@ def feasible_folds(demand: pl.DataFrame, config: ForecastConfig, n_folds: int) -
     from stockyard.errors import ValidationError
 
     if demand.height == 0:
-        raise ValidationError("no demand history to forecast from (fct_demand_daily is empty)", field="demand")
+        raise ValidationError(
+            "no demand history to forecast from (fct_demand_daily is empty)", field="demand"
+        )
     days = (demand["date"].max() - demand["date"].min()).days + 1  # type: ignore[operator]
     possible = (days - config.min_history) // config.horizon
     if possible < 1:

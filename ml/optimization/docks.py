@@ -68,7 +68,9 @@ class DockSchedule:
     summary: dict[str, Any]
 
 
-def _validate(appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _validate(
+    appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     need = ("appointment_id", "direction", "duration", "earliest_start", "latest_end")
     missing = [c for c in need if c not in appointments.columns]
     if missing:
@@ -91,7 +93,9 @@ def _validate(appointments: pl.DataFrame, doors: pl.DataFrame, cfg: DockConfig) 
     for a in apps:
         aid = a["appointment_id"]
         if a["direction"] not in _DIRECTIONS:
-            raise ValueError(f"appointments: {aid} has direction {a['direction']!r}, expected inbound/outbound")
+            raise ValueError(
+                f"appointments: {aid} has direction {a['direction']!r}, expected inbound/outbound"
+            )
         for c in ("duration", "earliest_start", "latest_end"):
             if a[c] is None or a[c] < 0 or int(a[c]) != a[c]:
                 raise ValueError(f"appointments: {aid} '{c}' must be a non-negative integer (minutes)")
@@ -155,7 +159,8 @@ def _build(
         makespan = model.new_int_var(0, horizon, "makespan")
         model.add_max_equality(makespan, v["end"])
         model.minimize(
-            cfg.lateness_weight * sum(a["priority"] * late for a, late in zip(apps, v["late"], strict=True)) + makespan
+            cfg.lateness_weight * sum(a["priority"] * late for a, late in zip(apps, v["late"], strict=True))
+            + makespan
         )
         v["makespan"] = makespan
     return model, v
@@ -193,7 +198,9 @@ def _diagnose(apps: list[dict[str, Any]], drs: list[dict[str, Any]], cfg: DockCo
     return InfeasibleError("door_capacity", "the appointments cannot all be scheduled within the time limit")
 
 
-def schedule_docks(appointments: pl.DataFrame, doors: pl.DataFrame, config: DockConfig | None = None) -> DockSchedule:
+def schedule_docks(
+    appointments: pl.DataFrame, doors: pl.DataFrame, config: DockConfig | None = None
+) -> DockSchedule:
     """Schedule appointments on dock doors without double-booking.
 
     Args:
@@ -220,16 +227,35 @@ def schedule_docks(appointments: pl.DataFrame, doors: pl.DataFrame, config: Dock
 
     cfg = config or DockConfig()
     apps, drs = _validate(appointments, doors, cfg)
-    empty = pl.DataFrame(schema={"appointment_id": pl.Utf8, "door": pl.Utf8, "start": pl.Int64, "end": pl.Int64,
-                                 "lateness": pl.Int64, "direction": pl.Utf8})
+    empty = pl.DataFrame(
+        schema={
+            "appointment_id": pl.Utf8,
+            "door": pl.Utf8,
+            "start": pl.Int64,
+            "end": pl.Int64,
+            "lateness": pl.Int64,
+            "direction": pl.Utf8,
+        }
+    )
     if not apps:
-        return DockSchedule(empty, pl.DataFrame(), {"status": "OPTIMAL", "makespan": 0, "total_lateness": 0,
-                                                    "weighted_lateness": 0, "objective": 0, "solve_time_s": 0.0})
+        return DockSchedule(
+            empty,
+            pl.DataFrame(),
+            {
+                "status": "OPTIMAL",
+                "makespan": 0,
+                "total_lateness": 0,
+                "weighted_lateness": 0,
+                "objective": 0,
+                "solve_time_s": 0.0,
+            },
+        )
     for a in apps:
         if not any(_compatible(a, d) for d in drs):
             need = f"{a['direction']}{' reefer' if a['needs_reefer'] else ''}"
             raise InfeasibleError(
-                "door_compatibility", f"appointment {a['appointment_id']} needs an {need} door and there is none"
+                "door_compatibility",
+                f"appointment {a['appointment_id']} needs an {need} door and there is none",
             )
         lo, hi = _slot_range(a, cfg.slot_minutes)
         if lo > hi:
@@ -245,23 +271,36 @@ def schedule_docks(appointments: pl.DataFrame, doors: pl.DataFrame, config: Dock
         raise _diagnose(apps, drs, cfg)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         raise InfeasibleError(
-            "time_limit", f"no schedule found within {cfg.time_limit_s:g} s; raise time_limit_s or check windows"
+            "time_limit",
+            f"no schedule found within {cfg.time_limit_s:g} s; raise time_limit_s or check windows",
         )
     elapsed = time.perf_counter() - t0
     rows = []
     for a, k, lits in zip(apps, v["k"], v["lit"], strict=True):
         start = cfg.slot_minutes * solver.value(k)
         door = next(drs[d]["door"] for d, lit in lits.items() if solver.value(lit))
-        rows.append({"appointment_id": str(a["appointment_id"]), "door": str(door), "start": start,
-                     "end": start + int(a["duration"]), "lateness": max(0, start - a["target_start"]),
-                     "direction": a["direction"]})
+        rows.append(
+            {
+                "appointment_id": str(a["appointment_id"]),
+                "door": str(door),
+                "start": start,
+                "end": start + int(a["duration"]),
+                "lateness": max(0, start - a["target_start"]),
+                "direction": a["direction"],
+            }
+        )
     schedule = pl.DataFrame(rows, schema=empty.schema).sort("door", "start")
     makespan = int(schedule["end"].to_numpy().max())
     doors_out = (
         pl.DataFrame({"door": [str(d["door"]) for d in drs]})
-        .join(schedule.group_by("door").agg(pl.len().cast(pl.Int64).alias("appointments"),
-                                            (pl.col("end") - pl.col("start")).sum().alias("busy_minutes")),
-              on="door", how="left")
+        .join(
+            schedule.group_by("door").agg(
+                pl.len().cast(pl.Int64).alias("appointments"),
+                (pl.col("end") - pl.col("start")).sum().alias("busy_minutes"),
+            ),
+            on="door",
+            how="left",
+        )
         .with_columns(pl.col("appointments", "busy_minutes").fill_null(0))
         .with_columns((pl.col("busy_minutes") / max(makespan, 1)).alias("utilisation"))
     )

@@ -70,7 +70,9 @@ class LoadPlan:
     summary: dict[str, Any]
 
 
-def first_fit_decreasing(weight: np.ndarray, volume: np.ndarray, max_weight: float, max_volume: float) -> np.ndarray:
+def first_fit_decreasing(
+    weight: np.ndarray, volume: np.ndarray, max_weight: float, max_volume: float
+) -> np.ndarray:
     """Pack items with first-fit decreasing on the larger relative dimension.
 
     Args:
@@ -108,7 +110,10 @@ def _cpsat(
 
     w = np.ceil(weight * cfg.scale - 1e-9).astype(np.int64)
     v = np.ceil(volume * cfg.scale - 1e-9).astype(np.int64)
-    cap_w, cap_v = int(math.floor(cfg.max_weight * cfg.scale + 1e-9)), int(math.floor(cfg.max_volume * cfg.scale + 1e-9))
+    cap_w, cap_v = (
+        int(math.floor(cfg.max_weight * cfg.scale + 1e-9)),
+        int(math.floor(cfg.max_volume * cfg.scale + 1e-9)),
+    )
     n = weight.size
     model = cp_model.CpModel()
     x = [[model.new_bool_var(f"x{i}_{b}") for b in range(upper)] for i in range(n)]
@@ -180,13 +185,18 @@ def build_loads(orders: pl.DataFrame, config: LoadConfig | None = None) -> LoadP
             dim = "weight" if weight[i] > cfg.max_weight + 1e-9 else "volume"
             val, cap = (weight[i], cfg.max_weight) if dim == "weight" else (volume[i], cfg.max_volume)
             raise InfeasibleError(
-                "truck_capacity", f"order {ids[i]}: {dim} {val:g} exceeds truck {dim} capacity {cap:g}; orders are not split"
+                "truck_capacity",
+                f"order {ids[i]}: {dim} {val:g} exceeds truck {dim} capacity {cap:g}; orders are not split",
             )
     t0 = time.perf_counter()
-    lower = max(1, math.ceil(weight.sum() / cfg.max_weight - 1e-9), math.ceil(volume.sum() / cfg.max_volume - 1e-9))
+    lower = max(
+        1, math.ceil(weight.sum() / cfg.max_weight - 1e-9), math.ceil(volume.sum() / cfg.max_volume - 1e-9)
+    )
     if not ids:
         lower = 0
-    bins = first_fit_decreasing(weight, volume, cfg.max_weight, cfg.max_volume) if ids else np.zeros(0, np.int64)
+    bins = (
+        first_fit_decreasing(weight, volume, cfg.max_weight, cfg.max_volume) if ids else np.zeros(0, np.int64)
+    )
     used = int(bins.max()) + 1 if ids else 0
     method, optimal = "ffd", used == lower
     if ids and not optimal and len(ids) <= cfg.cpsat_max_orders:
@@ -203,17 +213,24 @@ def build_loads(orders: pl.DataFrame, config: LoadConfig | None = None) -> LoadP
             "truck_count",
             f"orders need {used} trucks ({reason}; lower bound {lower}) but max_trucks is {cfg.max_trucks}",
         )
-    assignment = pl.DataFrame({"order_id": ids, "truck": bins, "weight": weight, "volume": volume},
-                              schema={"order_id": pl.Utf8, "truck": pl.Int64, "weight": pl.Float64, "volume": pl.Float64})
+    assignment = pl.DataFrame(
+        {"order_id": ids, "truck": bins, "weight": weight, "volume": volume},
+        schema={"order_id": pl.Utf8, "truck": pl.Int64, "weight": pl.Float64, "volume": pl.Float64},
+    )
     trucks = (
-        assignment.group_by("truck").agg(pl.len().cast(pl.Int64).alias("orders"), pl.col("weight").sum(),
-                                         pl.col("volume").sum())
-        .with_columns((pl.col("weight") / cfg.max_weight).alias("weight_utilisation"),
-                      (pl.col("volume") / cfg.max_volume).alias("volume_utilisation"))
+        assignment.group_by("truck")
+        .agg(pl.len().cast(pl.Int64).alias("orders"), pl.col("weight").sum(), pl.col("volume").sum())
+        .with_columns(
+            (pl.col("weight") / cfg.max_weight).alias("weight_utilisation"),
+            (pl.col("volume") / cfg.max_volume).alias("volume_utilisation"),
+        )
         .sort("truck")
     )
     summary = {
-        "trucks_used": used, "lower_bound": lower, "method": method, "optimal": bool(optimal),
+        "trucks_used": used,
+        "lower_bound": lower,
+        "method": method,
+        "optimal": bool(optimal),
         "solve_time_s": elapsed,
         "mean_weight_utilisation": float(trucks["weight_utilisation"].to_numpy().mean()) if used else 0.0,
         "mean_volume_utilisation": float(trucks["volume_utilisation"].to_numpy().mean()) if used else 0.0,

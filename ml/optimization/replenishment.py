@@ -176,8 +176,12 @@ def plan_replenishment(
         if forecast[col].null_count() or (forecast[col] < 0).any():
             raise ValueError(f"forecast: '{col}' must be non-negative and not null")
     if ((forecast["p10"] > forecast["p50"] + 1e-9) | (forecast["p50"] > forecast["p90"] + 1e-9)).any():
-        bad = forecast.filter((pl.col("p10") > pl.col("p50")) | (pl.col("p50") > pl.col("p90"))).row(0, named=True)
-        raise ValueError(f"forecast: quantiles out of order (p10 <= p50 <= p90) for item {bad['item']} on {bad['date']}")
+        bad = forecast.filter((pl.col("p10") > pl.col("p50")) | (pl.col("p50") > pl.col("p90"))).row(
+            0, named=True
+        )
+        raise ValueError(
+            f"forecast: quantiles out of order (p10 <= p50 <= p90) for item {bad['item']} on {bad['date']}"
+        )
     if (items["unit_cost"] <= 0).any():
         raise ValueError("items: 'unit_cost' must be > 0")
     if (suppliers["lead_time_days"] < 0).any():
@@ -192,7 +196,9 @@ def plan_replenishment(
             it = it.with_columns(pl.lit(default).alias(col))
     sup = suppliers
     sup_defaults: tuple[tuple[str, float | None], ...] = (
-        ("lead_time_std_days", 0.0), ("capacity", None), ("ordering_cost", cfg.ordering_cost)
+        ("lead_time_std_days", 0.0),
+        ("capacity", None),
+        ("ordering_cost", cfg.ordering_cost),
     )
     for sup_col, sup_default in sup_defaults:
         if sup_col not in sup.columns:
@@ -229,17 +235,31 @@ def plan_replenishment(
         pl.col("date").min().alias("_first_date"),
     )
     df = base.join(
-        it.select("item", "supplier", "unit_cost", "min_order_qty", "order_multiple", "lead_time_days",
-                  "lead_time_std_days", "capacity", "ordering_cost", *([c for c in ("abc_class",) if c in it.columns])),
-        on="item", how="left",
+        it.select(
+            "item",
+            "supplier",
+            "unit_cost",
+            "min_order_qty",
+            "order_multiple",
+            "lead_time_days",
+            "lead_time_std_days",
+            "capacity",
+            "ordering_cost",
+            *([c for c in ("abc_class",) if c in it.columns]),
+        ),
+        on="item",
+        how="left",
     )
     extra_days = (pl.col("lead_time_days") - pl.col("_days")).clip(lower_bound=0)
     df = df.with_columns(
         (pl.col("_mu_in") + extra_days * pl.col("daily_demand")).alias("lead_time_demand"),
         (
-            pl.col("_var_in") + extra_days * pl.col("_var_day")
+            pl.col("_var_in")
+            + extra_days * pl.col("_var_day")
             + pl.col("daily_demand") ** 2 * pl.col("lead_time_std_days").fill_null(0.0) ** 2
-        ).sqrt().alias("sigma_lead_time"),
+        )
+        .sqrt()
+        .alias("sigma_lead_time"),
         (pl.col("daily_demand") * 365.0).alias("annual_demand"),
     )
     if "abc_class" not in df.columns:
@@ -249,7 +269,8 @@ def plan_replenishment(
         df = df.join(per_item.with_columns(pl.Series("abc_class", cls.tolist())).drop("v"), on="item")
     levels = dict(cfg.service_levels)
     df = df.with_columns(
-        pl.col("abc_class").replace_strict(levels, default=cfg.default_service_level, return_dtype=pl.Float64)
+        pl.col("abc_class")
+        .replace_strict(levels, default=cfg.default_service_level, return_dtype=pl.Float64)
         .alias("service_level")
     )
     z = np.array([NormalDist().inv_cdf(min(max(s, 0.5), 0.9999)) for s in df["service_level"].to_list()])
@@ -258,16 +279,25 @@ def plan_replenishment(
     df = df.with_columns(
         (pl.col("lead_time_demand") + pl.col("safety_stock")).alias("reorder_point"),
         (
-            2 * pl.col("annual_demand") * pl.col("ordering_cost").fill_null(cfg.ordering_cost)
+            2
+            * pl.col("annual_demand")
+            * pl.col("ordering_cost").fill_null(cfg.ordering_cost)
             / (cfg.holding_rate * pl.col("unit_cost"))
-        ).sqrt().alias("eoq"),
+        )
+        .sqrt()
+        .alias("eoq"),
     )
     df = df.with_columns(
-        (pl.col("reorder_point") + pl.max_horizontal("eoq", pl.col("daily_demand") * cfg.review_period_days))
-        .alias("order_up_to")
+        (
+            pl.col("reorder_point")
+            + pl.max_horizontal("eoq", pl.col("daily_demand") * cfg.review_period_days)
+        ).alias("order_up_to")
     )
-    df = df.join(inv.select("item", "warehouse", "available", "on_order", "backorders"), on=["item", "warehouse"],
-                 how="left").with_columns(pl.col("available", "on_order", "backorders").fill_null(0.0).cast(pl.Float64))
+    df = df.join(
+        inv.select("item", "warehouse", "available", "on_order", "backorders"),
+        on=["item", "warehouse"],
+        how="left",
+    ).with_columns(pl.col("available", "on_order", "backorders").fill_null(0.0).cast(pl.Float64))
     df = df.with_columns(
         (pl.col("available") + pl.col("on_order") - pl.col("backorders")).alias("inventory_position")
     ).sort("item", "warehouse")
@@ -276,15 +306,43 @@ def plan_replenishment(
     transfers = _rebalance(rows, cfg)
     _purchase(rows, cfg)
     plan = pl.DataFrame(rows).select(
-        "item", "warehouse", "supplier", "abc_class", "service_level", "lead_time_days", "daily_demand",
-        "lead_time_demand", "sigma_lead_time", "safety_stock", "reorder_point", "eoq", "order_up_to", "available",
-        "on_order", "backorders", "inventory_position", "transfer_in", "transfer_out", "position_after_transfers",
-        "suggested_qty", "order_qty", "capacity_limited", "arrival_date", "days_of_cover", "reason",
+        "item",
+        "warehouse",
+        "supplier",
+        "abc_class",
+        "service_level",
+        "lead_time_days",
+        "daily_demand",
+        "lead_time_demand",
+        "sigma_lead_time",
+        "safety_stock",
+        "reorder_point",
+        "eoq",
+        "order_up_to",
+        "available",
+        "on_order",
+        "backorders",
+        "inventory_position",
+        "transfer_in",
+        "transfer_out",
+        "position_after_transfers",
+        "suggested_qty",
+        "order_qty",
+        "capacity_limited",
+        "arrival_date",
+        "days_of_cover",
+        "reason",
     )
     plan = plan.with_columns(pl.col("arrival_date").cast(pl.Date))
     tr = pl.DataFrame(
-        transfers, schema={"item": pl.Utf8, "from_warehouse": pl.Utf8, "to_warehouse": pl.Utf8,
-                           "quantity": pl.Float64, "reason": pl.Utf8},
+        transfers,
+        schema={
+            "item": pl.Utf8,
+            "from_warehouse": pl.Utf8,
+            "to_warehouse": pl.Utf8,
+            "quantity": pl.Float64,
+            "reason": pl.Utf8,
+        },
     )
     load = _supplier_load(rows, sup)
     return ReplenishmentPlan(plan=plan, transfers=tr, supplier_load=load)
@@ -323,15 +381,19 @@ def _rebalance(rows: list[dict[str, Any]], cfg: ReplenishmentConfig) -> list[dic
                 src["transfer_out"] += qty
                 dst["transfer_in"] += qty
                 need -= qty
-                out.append({
-                    "item": item, "from_warehouse": src["warehouse"], "to_warehouse": dst["warehouse"],
-                    "quantity": float(qty),
-                    "reason": (
-                        f"{src['warehouse']} position {_fmt(src['inventory_position'])} > order-up-to "
-                        f"{_fmt(src['order_up_to'])}; {dst['warehouse']} position {_fmt(dst['inventory_position'])} "
-                        f"< reorder point {_fmt(dst['reorder_point'])}"
-                    ),
-                })
+                out.append(
+                    {
+                        "item": item,
+                        "from_warehouse": src["warehouse"],
+                        "to_warehouse": dst["warehouse"],
+                        "quantity": float(qty),
+                        "reason": (
+                            f"{src['warehouse']} position {_fmt(src['inventory_position'])} > order-up-to "
+                            f"{_fmt(src['order_up_to'])}; {dst['warehouse']} position {_fmt(dst['inventory_position'])} "
+                            f"< reorder point {_fmt(dst['reorder_point'])}"
+                        ),
+                    }
+                )
     return out
 
 
@@ -345,19 +407,24 @@ def _purchase(rows: list[dict[str, Any]], cfg: ReplenishmentConfig) -> None:
         lt = f"lead time {r['lead_time_days']} d"
         if pos <= r["reorder_point"] and r["daily_demand"] > 0:
             need = r["order_up_to"] - pos
-            r["suggested_qty"] = round_order_quantity(need, r["min_order_qty"] or 0.0, r["order_multiple"] or 0.0)
+            r["suggested_qty"] = round_order_quantity(
+                need, r["min_order_qty"] or 0.0, r["order_multiple"] or 0.0
+            )
             r["reason"] = (
                 f"position {_fmt(pos)} <= reorder point {_fmt(r['reorder_point'])} ({lt}, {sl}); order "
                 f"{_fmt(r['suggested_qty'])} to reach order-up-to {_fmt(r['order_up_to'])}"
             )
             if r["suggested_qty"] > need + 1e-9:
-                r["reason"] += f" (rounded from {_fmt(need)} for MOQ {_fmt(r['min_order_qty'] or 0)} / multiple " \
-                               f"{_fmt(r['order_multiple'] or 0)})"
+                r["reason"] += (
+                    f" (rounded from {_fmt(need)} for MOQ {_fmt(r['min_order_qty'] or 0)} / multiple "
+                    f"{_fmt(r['order_multiple'] or 0)})"
+                )
         else:
             r["suggested_qty"] = 0.0
             r["reason"] = (
                 f"no order: position {_fmt(pos)} > reorder point {_fmt(r['reorder_point'])} ({lt}, {sl})"
-                if r["daily_demand"] > 0 else "no order: no forecast demand"
+                if r["daily_demand"] > 0
+                else "no order: no forecast demand"
             )
         if r["transfer_in"]:
             r["reason"] = f"receives {_fmt(r['transfer_in'])} by transfer; " + r["reason"]
@@ -378,7 +445,9 @@ def _purchase(rows: list[dict[str, Any]], cfg: ReplenishmentConfig) -> None:
         if total <= cap + 1e-9:
             continue
         remaining = float(cap)
-        for rank, r in enumerate(sorted(orders, key=lambda r: (r["abc_class"], r["days_of_cover"], r["item"])), 1):
+        for rank, r in enumerate(
+            sorted(orders, key=lambda r: (r["abc_class"], r["days_of_cover"], r["item"])), 1
+        ):
             want = r["suggested_qty"]
             mult = r["order_multiple"] or 0.0
             give = min(want, remaining)
@@ -408,9 +477,22 @@ def _supplier_load(rows: list[dict[str, Any]], sup: pl.DataFrame) -> pl.DataFram
         a[1] += r["order_qty"]
     cap = dict(zip(sup["supplier"].to_list(), sup["capacity"].to_list(), strict=True))
     recs = [
-        {"supplier": s, "requested": v[0], "allocated": v[1], "capacity": cap.get(s),
-         "binding": v[1] < v[0] - 1e-9}
+        {
+            "supplier": s,
+            "requested": v[0],
+            "allocated": v[1],
+            "capacity": cap.get(s),
+            "binding": v[1] < v[0] - 1e-9,
+        }
         for s, v in sorted(agg.items())
     ]
-    return pl.DataFrame(recs, schema={"supplier": pl.Utf8, "requested": pl.Float64, "allocated": pl.Float64,
-                                      "capacity": pl.Float64, "binding": pl.Boolean})
+    return pl.DataFrame(
+        recs,
+        schema={
+            "supplier": pl.Utf8,
+            "requested": pl.Float64,
+            "allocated": pl.Float64,
+            "capacity": pl.Float64,
+            "binding": pl.Boolean,
+        },
+    )

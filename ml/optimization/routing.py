@@ -122,10 +122,17 @@ class RoutingSolution:
             ``arrival_time`` (Int64, null without time windows).
         """
         rows: dict[str, list[int | None]] = {
-            "route": [], "stop": [], "node": [], "route_load": [], "route_distance": [], "arrival_time": []
+            "route": [],
+            "stop": [],
+            "node": [],
+            "route_load": [],
+            "route_distance": [],
+            "arrival_time": [],
         }
         for r, route in enumerate(self.routes):
-            times: list[int | None] = list(self.arrival_times[r]) if self.arrival_times else [None] * len(route)
+            times: list[int | None] = (
+                list(self.arrival_times[r]) if self.arrival_times else [None] * len(route)
+            )
             for s, node in enumerate(route):
                 rows["route"].append(r)
                 rows["stop"].append(s + 1)
@@ -183,7 +190,9 @@ def build_distance_matrix(
         d = np.sqrt((diff**2).sum(axis=2))
     elif metric == "haversine":
         if (np.abs(xy[:, 0]) > 90).any():
-            raise ValueError("coordinates: latitude outside [-90, 90] (haversine expects (lat, lon) in degrees)")
+            raise ValueError(
+                "coordinates: latitude outside [-90, 90] (haversine expects (lat, lon) in degrees)"
+            )
         lat, lon = np.radians(xy[:, 0]), np.radians(xy[:, 1])
         dlat = lat[:, None] - lat[None, :]
         dlon = lon[:, None] - lon[None, :]
@@ -246,11 +255,17 @@ def validate_problem(problem: RoutingProblem) -> _Prepared:
     n = dist.shape[0]
     if n < 1:
         raise ValueError("distance_matrix: needs at least the depot")
-    dur = dist if problem.duration_matrix is None else _int_matrix("duration_matrix", problem.duration_matrix, n)
+    dur = (
+        dist
+        if problem.duration_matrix is None
+        else _int_matrix("duration_matrix", problem.duration_matrix, n)
+    )
 
     demands = np.asarray(problem.demands)
     if demands.ndim != 1 or demands.shape[0] != n:
-        raise ValueError(f"demands: expected {n} values (one per node), got {demands.shape[0] if demands.ndim else 0}")
+        raise ValueError(
+            f"demands: expected {n} values (one per node), got {demands.shape[0] if demands.ndim else 0}"
+        )
     if demands.size and not np.all(np.equal(np.mod(demands, 1), 0)):
         raise ValueError("demands: entries must be integers")
     demands = demands.astype(np.int64)
@@ -323,12 +338,21 @@ def validate_problem(problem: RoutingProblem) -> _Prepared:
                     f"{back}, after the depot closes at {d_end}",
                 )
     return _Prepared(
-        dist=dist, dur=dur, demands=demands, depot=depot, capacity=cap, num_vehicles=num_vehicles,
-        tw=tw, service=service, customers=customers,
+        dist=dist,
+        dur=dur,
+        demands=demands,
+        depot=depot,
+        capacity=cap,
+        num_vehicles=num_vehicles,
+        tw=tw,
+        service=service,
+        customers=customers,
     )
 
 
-def _check_routes(prep: _Prepared, routes: list[list[int]]) -> tuple[list[int], list[int], list[list[int]], bool]:
+def _check_routes(
+    prep: _Prepared, routes: list[list[int]]
+) -> tuple[list[int], list[int], list[list[int]], bool]:
     """Recompute loads, distances and arrival times from scratch, independently of the engine."""
     loads, dists, arrivals = [], [], []
     ok = len(routes) <= prep.num_vehicles
@@ -359,8 +383,14 @@ def _finish(prep: _Prepared, routes: list[list[int]], engine: str, elapsed: floa
     routes = [r for r in routes if r]
     loads, dists, arrivals, ok = _check_routes(prep, routes)
     return RoutingSolution(
-        routes=routes, route_loads=loads, route_distances=dists, total_distance=int(sum(dists)),
-        feasible=ok, engine=engine, solve_time_s=elapsed, arrival_times=arrivals,
+        routes=routes,
+        route_loads=loads,
+        route_distances=dists,
+        total_distance=int(sum(dists)),
+        feasible=ok,
+        engine=engine,
+        solve_time_s=elapsed,
+        arrival_times=arrivals,
     )
 
 
@@ -385,16 +415,27 @@ def solve_routes_pyvrp(problem: RoutingProblem) -> RoutingSolution:
         if tw is not None:
             kw = {"tw_early": int(tw[node, 0]), "tw_late": int(tw[node, 1])}
         clients.append(
-            Client(location=loc, delivery=[int(prep.demands[node])], service_duration=int(prep.service[node]), **kw)
+            Client(
+                location=loc,
+                delivery=[int(prep.demands[node])],
+                service_duration=int(prep.service[node]),
+                **kw,
+            )
         )
-    depot_kw: dict[str, Any] = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    depot_kw: dict[str, Any] = (
+        {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    )
     depots = [Depot(location=0, **depot_kw)]
-    vt_kw: dict[str, Any] = {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    vt_kw: dict[str, Any] = (
+        {} if tw is None else {"tw_early": int(tw[prep.depot, 0]), "tw_late": int(tw[prep.depot, 1])}
+    )
     vehicle = VehicleType(num_available=prep.num_vehicles, capacity=[prep.capacity], **vt_kw)
     matrices: list[Any] = [dist, dur]  # the stub wants ndarray[int], numpy types them as int64 arrays
     data = ProblemData(locations, clients, depots, [vehicle], matrices[:1], matrices[1:])
     t0 = time.perf_counter()
-    result = solve(data, MaxRuntime(problem.time_limit_s), seed=problem.seed, collect_stats=False, display=False)
+    result = solve(
+        data, MaxRuntime(problem.time_limit_s), seed=problem.seed, collect_stats=False, display=False
+    )
     elapsed = time.perf_counter() - t0
     routes = [[order[a.idx + 1] for a in route if a.is_client()] for route in result.best.routes()]
     # A client's Activity.idx is its client index; client k sits at PyVRP location k + 1.
@@ -434,7 +475,9 @@ def solve_routes_ortools(problem: RoutingProblem) -> RoutingSolution:
             model.AddDimension(time_cb, horizon, horizon, False, "time")
             tdim = model.GetDimensionOrDie("time")
             for node in prep.customers:
-                tdim.CumulVar(manager.NodeToIndex(node)).SetRange(int(prep.tw[node, 0]), int(prep.tw[node, 1]))
+                tdim.CumulVar(manager.NodeToIndex(node)).SetRange(
+                    int(prep.tw[node, 0]), int(prep.tw[node, 1])
+                )
             for v in range(vehicles):
                 tdim.CumulVar(model.Start(v)).SetRange(int(prep.tw[prep.depot, 0]), horizon)
                 tdim.CumulVar(model.End(v)).SetRange(int(prep.tw[prep.depot, 0]), horizon)
@@ -467,7 +510,9 @@ def solve_routes_ortools(problem: RoutingProblem) -> RoutingSolution:
     return _finish(prep, routes, "ortools", elapsed)
 
 
-def solve_routes(problem: RoutingProblem, *, engine: Literal["pyvrp", "ortools"] = "pyvrp") -> RoutingSolution:
+def solve_routes(
+    problem: RoutingProblem, *, engine: Literal["pyvrp", "ortools"] = "pyvrp"
+) -> RoutingSolution:
     """Solve a CVRP, optionally with time windows.
 
     Args:

@@ -53,7 +53,9 @@ def read_vrplib(path: str | Path, *, time_limit_s: float = 5.0, seed: int = 0) -
     )
 
 
-def read_solomon(path: str | Path, *, scale: int = 10, time_limit_s: float = 5.0, seed: int = 0) -> RoutingProblem:
+def read_solomon(
+    path: str | Path, *, scale: int = 10, time_limit_s: float = 5.0, seed: int = 0
+) -> RoutingProblem:
     """Read a Solomon VRPTW text file (``CUST NO. XCOORD. YCOORD. DEMAND READY DUE SERVICE``).
 
     The literature convention truncates euclidean distances to one decimal; with ``scale=10``

@@ -61,11 +61,24 @@ __all__ = [
 ]
 
 ITEM_COLUMNS = (
-    "item", "pick_frequency", "unit_volume", "unit_weight", "temperature_class", "hazmat", "current_location",
+    "item",
+    "pick_frequency",
+    "unit_volume",
+    "unit_weight",
+    "temperature_class",
+    "hazmat",
+    "current_location",
 )
 LOCATION_COLUMNS = (
-    "location", "warehouse", "zone_temperature", "x", "y", "volume_capacity", "weight_capacity",
-    "is_pick_face", "hazmat_allowed",
+    "location",
+    "warehouse",
+    "zone_temperature",
+    "x",
+    "y",
+    "volume_capacity",
+    "weight_capacity",
+    "is_pick_face",
+    "hazmat_allowed",
 )
 _DUMMY_COST = 1e12
 
@@ -156,15 +169,19 @@ def _prepare_locations(locations: pl.DataFrame, cfg: SlottingConfig) -> pl.DataF
         if (locations[col] < 0).any() or locations[col].null_count():
             raise ValueError(f"locations: '{col}' must be non-negative and not null")
     loc = locations.with_columns(
-        pl.col("location").cast(pl.Utf8), pl.col("warehouse").cast(pl.Utf8),
-        pl.col("zone_temperature").cast(pl.Utf8), pl.col("is_pick_face").cast(pl.Boolean),
+        pl.col("location").cast(pl.Utf8),
+        pl.col("warehouse").cast(pl.Utf8),
+        pl.col("zone_temperature").cast(pl.Utf8),
+        pl.col("is_pick_face").cast(pl.Boolean),
         pl.col("hazmat_allowed").cast(pl.Boolean),
     )
     if "z" not in loc.columns:
         loc = loc.with_columns(pl.col("level").cast(pl.Float64).alias("z"))
     if "level" not in loc.columns:
         # Levels are the dense rank of heights within a warehouse, 0 = floor.
-        loc = loc.with_columns((pl.col("z").rank("dense").over("warehouse") - 1).cast(pl.Int64).alias("level"))
+        loc = loc.with_columns(
+            (pl.col("z").rank("dense").over("warehouse") - 1).cast(pl.Int64).alias("level")
+        )
     if "golden_zone" not in loc.columns:
         loc = loc.with_columns(pl.col("level").is_in(list(cfg.golden_levels)).alias("golden_zone"))
     stations = {w: cfg.pack_stations.get(w, (0.0, 0.0, 0.0)) for w in loc["warehouse"].unique().to_list()}
@@ -203,8 +220,10 @@ def _prepare_items(items: pl.DataFrame, loc: pl.DataFrame) -> pl.DataFrame:
             bad = items.filter(pl.col(col).is_null() | (pl.col(col) < 0))["item"][0]
             raise ValueError(f"items: '{col}' must be non-negative (item {bad})")
     it = items.with_columns(
-        pl.col("item").cast(pl.Utf8), pl.col("temperature_class").cast(pl.Utf8),
-        pl.col("hazmat").cast(pl.Boolean), pl.col("current_location").cast(pl.Utf8),
+        pl.col("item").cast(pl.Utf8),
+        pl.col("temperature_class").cast(pl.Utf8),
+        pl.col("hazmat").cast(pl.Boolean),
+        pl.col("current_location").cast(pl.Utf8),
     )
     if "units_per_slot" not in it.columns:
         it = it.with_columns(pl.lit(1.0).alias("units_per_slot"))
@@ -268,12 +287,16 @@ def _no_slot_message(row: dict[str, Any], loc: pl.DataFrame, cfg: SlottingConfig
     return f"{desc} has no compatible location"
 
 
-def _build_warehouses(it: pl.DataFrame, loc: pl.DataFrame, cfg: SlottingConfig, weight: np.ndarray) -> list[_Warehouse]:
+def _build_warehouses(
+    it: pl.DataFrame, loc: pl.DataFrame, cfg: SlottingConfig, weight: np.ndarray
+) -> list[_Warehouse]:
     out = []
     slot_of_name = {}
     for wh in sorted(it["warehouse"].unique().to_list()):
         slots = loc.filter(pl.col("is_pick_face") & (pl.col("warehouse") == wh))
-        key = slots["distance"].to_numpy() + cfg.golden_zone_penalty * (~slots["golden_zone"].to_numpy()).astype(float)
+        key = slots["distance"].to_numpy() + cfg.golden_zone_penalty * (
+            ~slots["golden_zone"].to_numpy()
+        ).astype(float)
         order = np.argsort(key, kind="stable")
         slots = slots[order]
         key = key[order]
@@ -308,7 +331,9 @@ def _build_warehouses(it: pl.DataFrame, loc: pl.DataFrame, cfg: SlottingConfig, 
             m = base_cache[sig] & (s_vol >= need_vol[k] - 1e-9) & (s_wt >= need_wt[k] - 1e-9)
             idx = np.flatnonzero(m)
             if idx.size == 0:
-                raise InfeasibleError("compatibility", _no_slot_message(sub.row(k, named=True), loc, cfg, bool(heavy[k])))
+                raise InfeasibleError(
+                    "compatibility", _no_slot_message(sub.row(k, named=True), loc, cfg, bool(heavy[k]))
+                )
             compat.append(idx)
             c = slot_of_name.get(cur[k]) if cur[k] is not None else None
             if c is not None and m[c]:
@@ -332,9 +357,15 @@ def _build_warehouses(it: pl.DataFrame, loc: pl.DataFrame, cfg: SlottingConfig, 
                 )
         out.append(
             _Warehouse(
-                name=wh, item_idx=rows, slot_names=names, slot_dist=slots["distance"].to_numpy().astype(float),
-                slot_key=key, slot_xy=slots.select("x", "y").to_numpy().astype(float), compat=compat,
-                current=current, anchor=anchor,
+                name=wh,
+                item_idx=rows,
+                slot_names=names,
+                slot_dist=slots["distance"].to_numpy().astype(float),
+                slot_key=key,
+                slot_xy=slots.select("x", "y").to_numpy().astype(float),
+                compat=compat,
+                current=current,
+                anchor=anchor,
             )
         )
     return out
@@ -405,7 +436,11 @@ def _assign(
 
 
 def _solve_warehouse(
-    wh: _Warehouse, weight: np.ndarray, lam: float, cfg: SlottingConfig, state: dict[Any, Any],
+    wh: _Warehouse,
+    weight: np.ndarray,
+    lam: float,
+    cfg: SlottingConfig,
+    state: dict[Any, Any],
     extra: dict[int, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Solve one warehouse; ``extra`` adds a per-slot cost vector for some items (affinity)."""
@@ -454,8 +489,12 @@ def abc_classes(pick_frequency: np.ndarray, cutoffs: tuple[float, float] = (0.8,
     return out
 
 
-def expected_travel(assignment: pl.DataFrame, locations: pl.DataFrame, location_col: str = "location",
-                    config: SlottingConfig | None = None) -> float:
+def expected_travel(
+    assignment: pl.DataFrame,
+    locations: pl.DataFrame,
+    location_col: str = "location",
+    config: SlottingConfig | None = None,
+) -> float:
     """Expected travel ``sum pick_frequency * distance`` of a slotting.
 
     Args:
@@ -468,7 +507,9 @@ def expected_travel(assignment: pl.DataFrame, locations: pl.DataFrame, location_
         Frequency-weighted one-way distance (metres x picks).
     """
     loc = _prepare_locations(locations, config or SlottingConfig()).select("location", "distance")
-    joined = assignment.select("pick_frequency", pl.col(location_col).alias("location")).join(loc, on="location")
+    joined = assignment.select("pick_frequency", pl.col(location_col).alias("location")).join(
+        loc, on="location"
+    )
     return float((joined["pick_frequency"] * joined["distance"]).sum())
 
 
@@ -573,8 +614,14 @@ def solve_slotting(
 
 
 def _affinity_pass(
-    it: pl.DataFrame, whs: list[_Warehouse], sols: list[np.ndarray], freq: np.ndarray, lam: float,
-    cfg: SlottingConfig, state: dict[str, Any], budget: int | None,
+    it: pl.DataFrame,
+    whs: list[_Warehouse],
+    sols: list[np.ndarray],
+    freq: np.ndarray,
+    lam: float,
+    cfg: SlottingConfig,
+    state: dict[str, Any],
+    budget: int | None,
 ) -> list[np.ndarray]:
     pos = {name: k for k, name in enumerate(it["item"].to_list())}
     where: dict[int, tuple[int, int]] = {}  # item row -> (warehouse index, local index)
@@ -593,7 +640,9 @@ def _affinity_pass(
         anchor, follower = (la, lb) if freq[pos[a]] >= freq[pos[b]] else (lb, la)
         w = whs[wa]
         pxy = w.slot_xy[sols[wa][anchor]]
-        extra[w.name][follower] = extra[w.name].get(follower, 0.0) + weight * np.abs(w.slot_xy - pxy).sum(axis=1)
+        extra[w.name][follower] = extra[w.name].get(follower, 0.0) + weight * np.abs(w.slot_xy - pxy).sum(
+            axis=1
+        )
     if not any(extra.values()):
         return sols
     new = [_solve_warehouse(w, freq, lam, cfg, state, extra[w.name] or None) for w in whs]
@@ -603,8 +652,18 @@ def _affinity_pass(
 
 
 def _result(
-    it: pl.DataFrame, loc: pl.DataFrame, whs: list[_Warehouse], sols: list[np.ndarray], abc_sols: list[np.ndarray],
-    cls: np.ndarray, abc_weight: np.ndarray, cfg: SlottingConfig, lam: float, binding: bool, forced: int, elapsed: float,
+    it: pl.DataFrame,
+    loc: pl.DataFrame,
+    whs: list[_Warehouse],
+    sols: list[np.ndarray],
+    abc_sols: list[np.ndarray],
+    cls: np.ndarray,
+    abc_weight: np.ndarray,
+    cfg: SlottingConfig,
+    lam: float,
+    binding: bool,
+    forced: int,
+    elapsed: float,
 ) -> SlottingResult:
     new_loc = np.empty(it.height, dtype=object)
     abc_loc = np.empty(it.height, dtype=object)
@@ -619,16 +678,27 @@ def _result(
         pl.Series("abc_location", abc_loc.tolist(), dtype=pl.Utf8),
     )
     assignment = assignment.with_columns(
-        pl.col("current_location").replace_strict(dist, default=None, return_dtype=pl.Float64).alias("from_distance"),
+        pl.col("current_location")
+        .replace_strict(dist, default=None, return_dtype=pl.Float64)
+        .alias("from_distance"),
         pl.col("location").replace_strict(dist, return_dtype=pl.Float64).alias("distance"),
         pl.col("abc_location").replace_strict(dist, return_dtype=pl.Float64).alias("abc_distance"),
     )
     moves = (
-        assignment.filter(pl.col("current_location").is_null() | (pl.col("current_location") != pl.col("location")))
+        assignment.filter(
+            pl.col("current_location").is_null() | (pl.col("current_location") != pl.col("location"))
+        )
         .select(
-            "item", "warehouse", pl.col("current_location").alias("from_location"), pl.col("location").alias("to_location"),
-            "pick_frequency", "from_distance", pl.col("distance").alias("to_distance"),
-            (pl.col("pick_frequency") * (pl.col("from_distance") - pl.col("distance"))).alias("expected_saving"),
+            "item",
+            "warehouse",
+            pl.col("current_location").alias("from_location"),
+            pl.col("location").alias("to_location"),
+            "pick_frequency",
+            "from_distance",
+            pl.col("distance").alias("to_distance"),
+            (pl.col("pick_frequency") * (pl.col("from_distance") - pl.col("distance"))).alias(
+                "expected_saving"
+            ),
         )
         .sort("expected_saving", descending=True, nulls_last=True)
     )

@@ -175,7 +175,9 @@ def _nonneg(frame: pl.DataFrame, cols: Sequence[str], name: str) -> None:
             raise ValueError(f"{name}: '{c}' must be non-negative and not null")
 
 
-def _per_month(frame: pl.DataFrame, key: str, value: str, keys: list[str], months: list[Any], name: str) -> np.ndarray:
+def _per_month(
+    frame: pl.DataFrame, key: str, value: str, keys: list[str], months: list[Any], name: str
+) -> np.ndarray:
     """``len(keys) x len(months)`` array from a frame that may or may not have a month column."""
     k_idx = {k: i for i, k in enumerate(keys)}
     out = np.zeros((len(keys), len(months)))
@@ -234,7 +236,8 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     warehouses = sorted(wh["warehouse"].unique().to_list())
     suppliers = sorted(sup["supplier"].unique().to_list())
     for col, known, name in (
-        ("family", set(families), "demand"), ("warehouse", set(warehouses), "demand"),
+        ("family", set(families), "demand"),
+        ("warehouse", set(warehouses), "demand"),
     ):
         bad = set(d[col].unique().to_list()) - known
         if bad:
@@ -287,10 +290,16 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     l_from = np.array([w_idx[w] for w in lanes["from_warehouse"].to_list()], dtype=np.int64)
     l_to = np.array([w_idx[w] for w in lanes["to_warehouse"].to_list()], dtype=np.int64)
     l_cost = lanes["cost_per_unit"].to_numpy().astype(float) if L else np.zeros(0)
-    l_lt = (lanes["lead_time_months"].fill_null(0).to_numpy().astype(np.int64)
-            if "lead_time_months" in lanes.columns else np.zeros(L, dtype=np.int64))
-    l_cap = (lanes["capacity"].fill_null(np.inf).to_numpy().astype(float)
-             if "capacity" in lanes.columns else np.full(L, np.inf))
+    l_lt = (
+        lanes["lead_time_months"].fill_null(0).to_numpy().astype(np.int64)
+        if "lead_time_months" in lanes.columns
+        else np.zeros(L, dtype=np.int64)
+    )
+    l_cap = (
+        lanes["capacity"].fill_null(np.inf).to_numpy().astype(float)
+        if "capacity" in lanes.columns
+        else np.full(L, np.inf)
+    )
 
     # Storage check that no plan can fix: month-0 inventory volume before any outflow.
     for w in range(W):
@@ -314,14 +323,14 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     lb = np.zeros(n_var)
     ub = np.full(n_var, np.inf)
     obj = np.zeros(n_var)
-    ub[off_U:off_U + n_cell] = dem.ravel()
-    obj[off_I:off_I + n_cell] = np.broadcast_to(hold[:, None, None], (F, W, T)).ravel()
-    obj[off_U:off_U + n_cell] = np.broadcast_to(pen[:, None, None], (F, W, T)).ravel()
-    obj[off_X:off_X + n_cell] = np.broadcast_to(unit_cost[:, None, None], (F, W, T)).ravel()
+    ub[off_U : off_U + n_cell] = dem.ravel()
+    obj[off_I : off_I + n_cell] = np.broadcast_to(hold[:, None, None], (F, W, T)).ravel()
+    obj[off_U : off_U + n_cell] = np.broadcast_to(pen[:, None, None], (F, W, T)).ravel()
+    obj[off_X : off_X + n_cell] = np.broadcast_to(unit_cost[:, None, None], (F, W, T)).ravel()
     # Supply can only arrive from month L_s on.
     arrive_ok = np.arange(T)[None, :] >= s_lead[f_sup][:, None]  # F x T
     ub_x = np.where(np.broadcast_to(arrive_ok[:, None, :], (F, W, T)), np.inf, 0.0)
-    ub[off_X:off_X + n_cell] = ub_x.ravel()
+    ub[off_X : off_X + n_cell] = ub_x.ravel()
     if L:
         obj[off_T:] = np.broadcast_to(l_cost[None, :, None], (F, L, T)).ravel()
         # Shipments that would land after the horizon are pointless; lane capacity is per
@@ -337,7 +346,12 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
     # ---------------------------------------------------------------- flow balance (F*W*T rows)
     bal = np.arange(n_cell).reshape(F, W, T)
     rows += [bal.ravel(), bal.ravel(), bal.ravel(), bal[:, :, 1:].ravel()]
-    cols += [off_I + cell.ravel(), off_U + cell.ravel(), off_X + cell.ravel(), off_I + cell[:, :, :-1].ravel()]
+    cols += [
+        off_I + cell.ravel(),
+        off_U + cell.ravel(),
+        off_X + cell.ravel(),
+        off_I + cell[:, :, :-1].ravel(),
+    ]
     vals += [np.ones(n_cell), -np.ones(n_cell), -np.ones(n_cell), -np.ones(F * W * (T - 1))]
     if L:
         # out: +T[f,l,t] in row (f, from, t); in: -T[f,l,t] in row (f, to, t + lt) when it lands.
@@ -414,9 +428,7 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
         rub.append(np.repeat(l_cap[capped], T))
         r0 += capped.size * T
 
-    A = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_var)
-    )
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(r0, n_var))
     A.sum_duplicates()
     build_time = time.perf_counter() - t0
 
@@ -434,13 +446,45 @@ def solve_sop(inputs: SopInputs, config: SopConfig | None = None) -> SopResult:
             + _storage_diagnosis(init, vol, store, warehouses),
         )
     return _sop_result(
-        x, dem, families, warehouses, months, unit_cost, hold, pen, vol, l_cost, l_to, l_from, l_lt,
-        store, thru, F, W, T, L, off_I, off_U, off_X, off_T, n_cell, status_name, n_var, r0, build_time, solve_time,
+        x,
+        dem,
+        families,
+        warehouses,
+        months,
+        unit_cost,
+        hold,
+        pen,
+        vol,
+        l_cost,
+        l_to,
+        l_from,
+        l_lt,
+        store,
+        thru,
+        F,
+        W,
+        T,
+        L,
+        off_I,
+        off_U,
+        off_X,
+        off_T,
+        n_cell,
+        status_name,
+        n_var,
+        r0,
+        build_time,
+        solve_time,
     )
 
 
 def _solve_model_builder(
-    A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, obj: np.ndarray, row_lb: np.ndarray, row_ub: np.ndarray,
+    A: sp.csr_matrix,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    obj: np.ndarray,
+    row_lb: np.ndarray,
+    row_ub: np.ndarray,
     cfg: SopConfig,
 ) -> tuple[np.ndarray, str, bool]:
     from ortools.linear_solver.python import model_builder_helper as mbh
@@ -463,7 +507,12 @@ def _solve_model_builder(
 
 
 def _solve_highs(
-    A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, obj: np.ndarray, row_lb: np.ndarray, row_ub: np.ndarray,
+    A: sp.csr_matrix,
+    lb: np.ndarray,
+    ub: np.ndarray,
+    obj: np.ndarray,
+    row_lb: np.ndarray,
+    row_ub: np.ndarray,
     time_limit_s: float | None,
 ) -> tuple[np.ndarray, str, bool]:
     from scipy.optimize import linprog
@@ -476,14 +525,24 @@ def _solve_highs(
     options: dict[str, Any] = {"presolve": True}
     if time_limit_s is not None:
         options["time_limit"] = float(time_limit_s)
-    res = linprog(obj, A_ub=A_ub, b_ub=b_ub, A_eq=A[np.flatnonzero(eq)], b_eq=row_lb[eq],
-                  bounds=np.column_stack([lb, ub]), method="highs", options=options)
+    res = linprog(
+        obj,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A[np.flatnonzero(eq)],
+        b_eq=row_lb[eq],
+        bounds=np.column_stack([lb, ub]),
+        method="highs",
+        options=options,
+    )
     ok = res.status == 0
     return (res.x if ok else np.zeros(lb.size)), ("OPTIMAL" if ok else res.message), ok
 
 
 def _storage_diagnosis(init: np.ndarray, vol: np.ndarray, store: np.ndarray, warehouses: list[str]) -> str:
-    over = [(warehouses[w], float((init[:, w] * vol).sum()), float(store[w, 0])) for w in range(len(warehouses))]
+    over = [
+        (warehouses[w], float((init[:, w] * vol).sum()), float(store[w, 0])) for w in range(len(warehouses))
+    ]
     over = [o for o in over if o[1] > o[2]]
     if not over:
         return "no warehouse starts above its storage capacity"
@@ -491,22 +550,54 @@ def _storage_diagnosis(init: np.ndarray, vol: np.ndarray, store: np.ndarray, war
 
 
 def _sop_result(
-    x: np.ndarray, dem: np.ndarray, families: list[str], warehouses: list[str], months: list[Any],
-    unit_cost: np.ndarray, hold: np.ndarray, pen: np.ndarray, vol: np.ndarray,
-    l_cost: np.ndarray, l_to: np.ndarray, l_from: np.ndarray, l_lt: np.ndarray, store: np.ndarray, thru: np.ndarray,
-    F: int, W: int, T: int, L: int, off_I: int, off_U: int, off_X: int, off_T: int, n_cell: int, status: str,
-    n_var: int, n_con: int, build_time: float, solve_time: float,
+    x: np.ndarray,
+    dem: np.ndarray,
+    families: list[str],
+    warehouses: list[str],
+    months: list[Any],
+    unit_cost: np.ndarray,
+    hold: np.ndarray,
+    pen: np.ndarray,
+    vol: np.ndarray,
+    l_cost: np.ndarray,
+    l_to: np.ndarray,
+    l_from: np.ndarray,
+    l_lt: np.ndarray,
+    store: np.ndarray,
+    thru: np.ndarray,
+    F: int,
+    W: int,
+    T: int,
+    L: int,
+    off_I: int,
+    off_U: int,
+    off_X: int,
+    off_T: int,
+    n_cell: int,
+    status: str,
+    n_var: int,
+    n_con: int,
+    build_time: float,
+    solve_time: float,
 ) -> SopResult:
     x = np.where(np.abs(x) < 1e-7, 0.0, x)
-    inv = x[off_I:off_I + n_cell].reshape(F, W, T)
-    unmet = x[off_U:off_U + n_cell].reshape(F, W, T)
-    supply = x[off_X:off_X + n_cell].reshape(F, W, T)
+    inv = x[off_I : off_I + n_cell].reshape(F, W, T)
+    unmet = x[off_U : off_U + n_cell].reshape(F, W, T)
+    supply = x[off_X : off_X + n_cell].reshape(F, W, T)
     t_in = np.zeros((F, W, T))
     t_out = np.zeros((F, W, T))
     tcost = np.zeros((F, W, T))
     month_s = pl.Series("month", months)
-    tr_frame = pl.DataFrame(schema={"family": pl.Utf8, "from_warehouse": pl.Utf8, "to_warehouse": pl.Utf8,
-                                    "month": month_s.dtype, "quantity": pl.Float64, "cost": pl.Float64})
+    tr_frame = pl.DataFrame(
+        schema={
+            "family": pl.Utf8,
+            "from_warehouse": pl.Utf8,
+            "to_warehouse": pl.Utf8,
+            "month": month_s.dtype,
+            "quantity": pl.Float64,
+            "cost": pl.Float64,
+        }
+    )
     if L:
         tr = x[off_T:].reshape(F, L, T)
         for lane in range(L):
@@ -517,39 +608,52 @@ def _sop_result(
                 t_in[:, l_to[lane], lt:] += tr[:, lane, : T - lt]
         nz = np.argwhere(tr > 1e-6)
         if nz.size:
-            tr_frame = pl.DataFrame({
-                "family": [families[i] for i in nz[:, 0]],
-                "from_warehouse": [warehouses[l_from[i]] for i in nz[:, 1]],
-                "to_warehouse": [warehouses[l_to[i]] for i in nz[:, 1]],
-                "month": month_s.gather(nz[:, 2]),
-                "quantity": tr[nz[:, 0], nz[:, 1], nz[:, 2]],
-                "cost": tr[nz[:, 0], nz[:, 1], nz[:, 2]] * l_cost[nz[:, 1]],
-            })
+            tr_frame = pl.DataFrame(
+                {
+                    "family": [families[i] for i in nz[:, 0]],
+                    "from_warehouse": [warehouses[l_from[i]] for i in nz[:, 1]],
+                    "to_warehouse": [warehouses[l_to[i]] for i in nz[:, 1]],
+                    "month": month_s.gather(nz[:, 2]),
+                    "quantity": tr[nz[:, 0], nz[:, 1], nz[:, 2]],
+                    "cost": tr[nz[:, 0], nz[:, 1], nz[:, 2]] * l_cost[nz[:, 1]],
+                }
+            )
     ff, ww, tt = np.meshgrid(np.arange(F), np.arange(W), np.arange(T), indexing="ij")
-    plan = pl.DataFrame({
-        "family": np.asarray(families, dtype=object)[ff.ravel()].tolist(),
-        "warehouse": np.asarray(warehouses, dtype=object)[ww.ravel()].tolist(),
-        "month": month_s.gather(tt.ravel()),
-        "demand": dem.ravel(), "supply": supply.ravel(), "transfer_in": t_in.ravel(), "transfer_out": t_out.ravel(),
-        "ending_inventory": inv.ravel(), "unmet": unmet.ravel(),
-        "supply_cost": (supply * unit_cost[:, None, None]).ravel(),
-        "holding_cost": (inv * hold[:, None, None]).ravel(),
-        "transport_cost": tcost.ravel(),
-        "unmet_cost": (unmet * pen[:, None, None]).ravel(),
-    })
+    plan = pl.DataFrame(
+        {
+            "family": np.asarray(families, dtype=object)[ff.ravel()].tolist(),
+            "warehouse": np.asarray(warehouses, dtype=object)[ww.ravel()].tolist(),
+            "month": month_s.gather(tt.ravel()),
+            "demand": dem.ravel(),
+            "supply": supply.ravel(),
+            "transfer_in": t_in.ravel(),
+            "transfer_out": t_out.ravel(),
+            "ending_inventory": inv.ravel(),
+            "unmet": unmet.ravel(),
+            "supply_cost": (supply * unit_cost[:, None, None]).ravel(),
+            "holding_cost": (inv * hold[:, None, None]).ravel(),
+            "transport_cost": tcost.ravel(),
+            "unmet_cost": (unmet * pen[:, None, None]).ravel(),
+        }
+    )
     st_used = np.einsum("fwt,f->wt", inv, vol)
     th_used = (supply + t_in + t_out + dem - unmet).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         st_ratio = np.where(store > 0, st_used / store, 0.0)
         th_ratio = np.where(thru > 0, th_used / thru, 0.0)
     w2, t2 = np.meshgrid(np.arange(W), np.arange(T), indexing="ij")
-    util = pl.DataFrame({
-        "warehouse": np.asarray(warehouses, dtype=object)[w2.ravel()].tolist(),
-        "month": month_s.gather(t2.ravel()),
-        "storage_used": st_used.ravel(), "storage_capacity": store.ravel(), "storage_utilisation": st_ratio.ravel(),
-        "throughput_used": th_used.ravel(), "throughput_capacity": thru.ravel(),
-        "throughput_utilisation": th_ratio.ravel(),
-    })
+    util = pl.DataFrame(
+        {
+            "warehouse": np.asarray(warehouses, dtype=object)[w2.ravel()].tolist(),
+            "month": month_s.gather(t2.ravel()),
+            "storage_used": st_used.ravel(),
+            "storage_capacity": store.ravel(),
+            "storage_utilisation": st_ratio.ravel(),
+            "throughput_used": th_used.ravel(),
+            "throughput_capacity": thru.ravel(),
+            "throughput_utilisation": th_ratio.ravel(),
+        }
+    )
     costs = {k: float(plan[k].sum()) for k in ("supply_cost", "holding_cost", "transport_cost", "unmet_cost")}
     demand_units = float(dem.sum())
     unmet_units = float(unmet.sum())
@@ -585,19 +689,29 @@ def _apply(inputs: SopInputs, sc: Scenario) -> SopInputs:
     sup = inputs.suppliers
     if sc.supplier_delay_months:
         sup = sup.with_columns(
-            (pl.col("lead_time_months") + pl.col("supplier").replace_strict(
-                dict(sc.supplier_delay_months), default=0, return_dtype=pl.Int64)).alias("lead_time_months")
+            (
+                pl.col("lead_time_months")
+                + pl.col("supplier").replace_strict(
+                    dict(sc.supplier_delay_months), default=0, return_dtype=pl.Int64
+                )
+            ).alias("lead_time_months")
         )
     if sc.supplier_capacity_factor:
         sup = sup.with_columns(
-            pl.col("capacity") * pl.col("supplier").replace_strict(
-                dict(sc.supplier_capacity_factor), default=1.0, return_dtype=pl.Float64)
+            pl.col("capacity")
+            * pl.col("supplier").replace_strict(
+                dict(sc.supplier_capacity_factor), default=1.0, return_dtype=pl.Float64
+            )
         )
     return replace(inputs, demand=demand, warehouses=wh, suppliers=sup)
 
 
 def builtin_scenarios(
-    inputs: SopInputs, *, warehouse: str | None = None, capacity_loss: float = 0.3, supplier: str | None = None,
+    inputs: SopInputs,
+    *,
+    warehouse: str | None = None,
+    capacity_loss: float = 0.3,
+    supplier: str | None = None,
 ) -> list[Scenario]:
     """The standard what-ifs: base, demand +/-20%, a warehouse losing capacity, a supplier delay.
 
@@ -613,18 +727,25 @@ def builtin_scenarios(
     """
     if warehouse is None:
         warehouse = (
-            inputs.demand.group_by("warehouse").agg(pl.col("demand").sum()).sort("demand", descending=True)["warehouse"][0]
+            inputs.demand.group_by("warehouse")
+            .agg(pl.col("demand").sum())
+            .sort("demand", descending=True)["warehouse"][0]
         )
     if supplier is None:
         supplier = (
             inputs.demand.join(inputs.families.select("family", "supplier"), on="family")
-            .group_by("supplier").agg(pl.col("demand").sum()).sort("demand", descending=True)["supplier"][0]
+            .group_by("supplier")
+            .agg(pl.col("demand").sum())
+            .sort("demand", descending=True)["supplier"][0]
         )
     return [
         Scenario("base"),
         Scenario("demand +20%", demand_factor=1.2),
         Scenario("demand -20%", demand_factor=0.8),
-        Scenario(f"{warehouse} -{capacity_loss * 100:.0f}% capacity", warehouse_capacity_loss={warehouse: capacity_loss}),
+        Scenario(
+            f"{warehouse} -{capacity_loss * 100:.0f}% capacity",
+            warehouse_capacity_loss={warehouse: capacity_loss},
+        ),
         Scenario(f"{supplier} +1 month lead time", supplier_delay_months={supplier: 1}),
     ]
 
@@ -650,17 +771,28 @@ def run_scenarios(
         res = solve_sop(_apply(base_inputs, sc), config)
         results[sc.name] = res
         s = res.summary
-        recs.append({
-            "scenario": sc.name, "status": s["status"], "total_cost": s["total_cost"], "fill_rate": s["fill_rate"],
-            "unmet_units": s["unmet_units"], "supply_cost": s["supply_cost"], "holding_cost": s["holding_cost"],
-            "transport_cost": s["transport_cost"], "unmet_cost": s["unmet_cost"],
-            "storage_utilisation": s["storage_utilisation"], "throughput_utilisation": s["throughput_utilisation"],
-            "peak_storage_utilisation": s["peak_storage_utilisation"],
-        })
+        recs.append(
+            {
+                "scenario": sc.name,
+                "status": s["status"],
+                "total_cost": s["total_cost"],
+                "fill_rate": s["fill_rate"],
+                "unmet_units": s["unmet_units"],
+                "supply_cost": s["supply_cost"],
+                "holding_cost": s["holding_cost"],
+                "transport_cost": s["transport_cost"],
+                "unmet_cost": s["unmet_cost"],
+                "storage_utilisation": s["storage_utilisation"],
+                "throughput_utilisation": s["throughput_utilisation"],
+                "peak_storage_utilisation": s["peak_storage_utilisation"],
+            }
+        )
     comp = pl.DataFrame(recs)
     base = next((r["total_cost"] for r in recs if r["scenario"] == "base"), None)
     comp = comp.with_columns(
-        (100 * (pl.col("total_cost") / base - 1) if base else pl.lit(None, dtype=pl.Float64)).alias("cost_vs_base_pct")
+        (100 * (pl.col("total_cost") / base - 1) if base else pl.lit(None, dtype=pl.Float64)).alias(
+            "cost_vs_base_pct"
+        )
     )
     return ScenarioComparison(comparison=comp, results=results)
 
@@ -669,7 +801,11 @@ def run_scenarios(
 
 
 def synthetic_sop_inputs(
-    families: int = 50, warehouses: int = 5, months: int = 12, seed: int = 0, lanes_per_warehouse: int = 2,
+    families: int = 50,
+    warehouses: int = 5,
+    months: int = 12,
+    seed: int = 0,
+    lanes_per_warehouse: int = 2,
     suppliers: int | None = None,
 ) -> SopInputs:
     """A random but plausible S&OP network for tests and benchmarks.
@@ -702,42 +838,73 @@ def synthetic_sop_inputs(
     dem = base[:, None, None] * share[None, :, None] * season[None, None, :]
     dem = dem * rng.lognormal(0, 0.15, dem.shape)
     ff, ww, tt = np.meshgrid(np.arange(families), np.arange(warehouses), np.arange(months), indexing="ij")
-    demand = pl.DataFrame({
-        "family": np.asarray(fam_names, dtype=object)[ff.ravel()].tolist(),
-        "warehouse": np.asarray(wh_names, dtype=object)[ww.ravel()].tolist(),
-        "month": tt.ravel().astype(np.int64), "demand": np.round(dem.ravel(), 1),
-    })
+    demand = pl.DataFrame(
+        {
+            "family": np.asarray(fam_names, dtype=object)[ff.ravel()].tolist(),
+            "warehouse": np.asarray(wh_names, dtype=object)[ww.ravel()].tolist(),
+            "month": tt.ravel().astype(np.int64),
+            "demand": np.round(dem.ravel(), 1),
+        }
+    )
     f_sup = rng.integers(0, n_sup, families)
     unit_cost = rng.uniform(5, 50, families)
     vol = rng.uniform(0.01, 0.2, families)
-    fam = pl.DataFrame({
-        "family": fam_names, "supplier": [sup_names[s] for s in f_sup], "unit_cost": unit_cost,
-        "holding_cost": unit_cost * 0.02, "unmet_penalty": unit_cost * 3, "volume": vol,
-    })
+    fam = pl.DataFrame(
+        {
+            "family": fam_names,
+            "supplier": [sup_names[s] for s in f_sup],
+            "unit_cost": unit_cost,
+            "holding_cost": unit_cost * 0.02,
+            "unmet_penalty": unit_cost * 3,
+            "volume": vol,
+        }
+    )
     mean_by_sup = np.bincount(f_sup, weights=base, minlength=n_sup)
-    sup = pl.DataFrame({
-        "supplier": sup_names, "capacity": np.round(mean_by_sup * 1.1, 0),
-        "lead_time_months": rng.integers(0, 3, n_sup).astype(np.int64),
-    })
+    sup = pl.DataFrame(
+        {
+            "supplier": sup_names,
+            "capacity": np.round(mean_by_sup * 1.1, 0),
+            "lead_time_months": rng.integers(0, 3, n_sup).astype(np.int64),
+        }
+    )
     flow = dem.mean(axis=2)  # F x W
-    wh = pl.DataFrame({
-        "warehouse": wh_names,
-        "storage_capacity": np.round((flow * vol[:, None]).sum(axis=0) * 1.5, 1),
-        "throughput_capacity": np.round(2 * flow.sum(axis=0) * 1.3 + 50, 0),
-    })
+    wh = pl.DataFrame(
+        {
+            "warehouse": wh_names,
+            "storage_capacity": np.round((flow * vol[:, None]).sum(axis=0) * 1.5, 1),
+            "throughput_capacity": np.round(2 * flow.sum(axis=0) * 1.3 + 50, 0),
+        }
+    )
     xy = rng.uniform(0, 1000, (warehouses, 2))
     dist = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
     lane_rows = []
     k = min(lanes_per_warehouse, warehouses - 1)
     for a in range(warehouses):
-        for b in np.argsort(dist[a])[1:k + 1]:
-            lane_rows.append({"from_warehouse": wh_names[a], "to_warehouse": wh_names[int(b)],
-                              "cost_per_unit": round(0.5 + dist[a, b] / 200, 2), "lead_time_months": 0})
-    lanes = pl.DataFrame(lane_rows, schema={"from_warehouse": pl.Utf8, "to_warehouse": pl.Utf8,
-                                            "cost_per_unit": pl.Float64, "lead_time_months": pl.Int64})
-    init = pl.DataFrame({
-        "family": np.asarray(fam_names, dtype=object)[ff[:, :, 0].ravel()].tolist(),
-        "warehouse": np.asarray(wh_names, dtype=object)[ww[:, :, 0].ravel()].tolist(),
-        "inventory": np.round((dem[:, :, 0] * rng.uniform(0.5, 1.5, (families, warehouses))).ravel(), 1),
-    })
-    return SopInputs(demand=demand, families=fam, suppliers=sup, warehouses=wh, lanes=lanes, initial_inventory=init)
+        for b in np.argsort(dist[a])[1 : k + 1]:
+            lane_rows.append(
+                {
+                    "from_warehouse": wh_names[a],
+                    "to_warehouse": wh_names[int(b)],
+                    "cost_per_unit": round(0.5 + dist[a, b] / 200, 2),
+                    "lead_time_months": 0,
+                }
+            )
+    lanes = pl.DataFrame(
+        lane_rows,
+        schema={
+            "from_warehouse": pl.Utf8,
+            "to_warehouse": pl.Utf8,
+            "cost_per_unit": pl.Float64,
+            "lead_time_months": pl.Int64,
+        },
+    )
+    init = pl.DataFrame(
+        {
+            "family": np.asarray(fam_names, dtype=object)[ff[:, :, 0].ravel()].tolist(),
+            "warehouse": np.asarray(wh_names, dtype=object)[ww[:, :, 0].ravel()].tolist(),
+            "inventory": np.round((dem[:, :, 0] * rng.uniform(0.5, 1.5, (families, warehouses))).ravel(), 1),
+        }
+    )
+    return SopInputs(
+        demand=demand, families=fam, suppliers=sup, warehouses=wh, lanes=lanes, initial_inventory=init
+    )

@@ -22,10 +22,12 @@ DOORS = pl.DataFrame({"door": ["D1"], "kind": ["inbound"], "reefer": [False]})
 
 
 def test_priority_goes_first_hand_optimum():
-    apps = _apps([
-        {"appointment_id": "A", "duration": 60, "earliest_start": 0, "latest_end": 240, "priority": 1},
-        {"appointment_id": "B", "duration": 60, "earliest_start": 0, "latest_end": 240, "priority": 2},
-    ])
+    apps = _apps(
+        [
+            {"appointment_id": "A", "duration": 60, "earliest_start": 0, "latest_end": 240, "priority": 1},
+            {"appointment_id": "B", "duration": 60, "earliest_start": 0, "latest_end": 240, "priority": 2},
+        ]
+    )
     res = schedule_docks(apps, DOORS)
     got = {r["appointment_id"]: r["start"] for r in res.schedule.to_dicts()}
     assert got == {"B": 0, "A": 60}
@@ -34,13 +36,32 @@ def test_priority_goes_first_hand_optimum():
 
 
 def test_reefer_and_direction_compatibility():
-    doors = pl.DataFrame({"door": ["IN", "OUT", "COLD"], "kind": ["inbound", "outbound", "both"],
-                          "reefer": [False, False, True]})
-    apps = _apps([
-        {"appointment_id": "frozen", "duration": 30, "earliest_start": 0, "latest_end": 60, "needs_reefer": True},
-        {"appointment_id": "ship", "duration": 30, "earliest_start": 0, "latest_end": 60, "direction": "outbound"},
-        {"appointment_id": "recv", "duration": 30, "earliest_start": 0, "latest_end": 60},
-    ])
+    doors = pl.DataFrame(
+        {
+            "door": ["IN", "OUT", "COLD"],
+            "kind": ["inbound", "outbound", "both"],
+            "reefer": [False, False, True],
+        }
+    )
+    apps = _apps(
+        [
+            {
+                "appointment_id": "frozen",
+                "duration": 30,
+                "earliest_start": 0,
+                "latest_end": 60,
+                "needs_reefer": True,
+            },
+            {
+                "appointment_id": "ship",
+                "duration": 30,
+                "earliest_start": 0,
+                "latest_end": 60,
+                "direction": "outbound",
+            },
+            {"appointment_id": "recv", "duration": 30, "earliest_start": 0, "latest_end": 60},
+        ]
+    )
     res = schedule_docks(apps, doors)
     door = {r["appointment_id"]: r["door"] for r in res.schedule.to_dicts()}
     assert door == {"frozen": "COLD", "ship": "OUT", "recv": "IN"}
@@ -48,20 +69,24 @@ def test_reefer_and_direction_compatibility():
 
 
 def test_changeover_gap():
-    apps = _apps([
-        {"appointment_id": "A", "duration": 30, "earliest_start": 0, "latest_end": 200},
-        {"appointment_id": "B", "duration": 30, "earliest_start": 0, "latest_end": 200, "priority": 2},
-    ])
+    apps = _apps(
+        [
+            {"appointment_id": "A", "duration": 30, "earliest_start": 0, "latest_end": 200},
+            {"appointment_id": "B", "duration": 30, "earliest_start": 0, "latest_end": 200, "priority": 2},
+        ]
+    )
     res = schedule_docks(apps, DOORS, DockConfig(changeover_minutes=15))
     got = {r["appointment_id"]: r["start"] for r in res.schedule.to_dicts()}
     assert got == {"B": 0, "A": 45}
 
 
 def test_overbooked_window_names_appointment():
-    apps = _apps([
-        {"appointment_id": "first", "duration": 60, "earliest_start": 0, "latest_end": 90},
-        {"appointment_id": "second", "duration": 60, "earliest_start": 0, "latest_end": 100},
-    ])
+    apps = _apps(
+        [
+            {"appointment_id": "first", "duration": 60, "earliest_start": 0, "latest_end": 90},
+            {"appointment_id": "second", "duration": 60, "earliest_start": 0, "latest_end": 100},
+        ]
+    )
     with pytest.raises(InfeasibleError) as exc:
         schedule_docks(apps, DOORS)
     assert exc.value.constraint == "door_capacity"
@@ -69,7 +94,9 @@ def test_overbooked_window_names_appointment():
 
 
 def test_no_compatible_door():
-    apps = _apps([{"appointment_id": "X", "duration": 30, "earliest_start": 0, "latest_end": 60, "needs_reefer": True}])
+    apps = _apps(
+        [{"appointment_id": "X", "duration": 30, "earliest_start": 0, "latest_end": 60, "needs_reefer": True}]
+    )
     with pytest.raises(InfeasibleError, match="appointment X needs an inbound reefer door"):
         schedule_docks(apps, DOORS)
 
@@ -83,11 +110,27 @@ def test_window_shorter_than_duration():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="direction"):
-        schedule_docks(_apps([{"appointment_id": "X", "duration": 5, "earliest_start": 0, "latest_end": 60,
-                               "direction": "sideways"}]), DOORS)
+        schedule_docks(
+            _apps(
+                [
+                    {
+                        "appointment_id": "X",
+                        "duration": 5,
+                        "earliest_start": 0,
+                        "latest_end": 60,
+                        "direction": "sideways",
+                    }
+                ]
+            ),
+            DOORS,
+        )
     with pytest.raises(ValueError, match="latest_end"):
-        schedule_docks(pl.DataFrame({"appointment_id": ["X"], "direction": ["inbound"], "duration": [5],
-                                     "earliest_start": [0]}), DOORS)
+        schedule_docks(
+            pl.DataFrame(
+                {"appointment_id": ["X"], "direction": ["inbound"], "duration": [5], "earliest_start": [0]}
+            ),
+            DOORS,
+        )
 
 
 def _single_door_optimum(apps: list[dict], cfg: DockConfig) -> int | None:
@@ -119,9 +162,17 @@ def single_door(draw):
     for i in range(n):
         e = draw(st.integers(0, 12)) * 10
         d = draw(st.sampled_from([15, 30, 45, 60]))
-        apps.append({"appointment_id": f"A{i}", "direction": "inbound", "duration": d, "earliest_start": e,
-                     "latest_end": e + d + draw(st.integers(0, 300)), "priority": draw(st.integers(1, 3)),
-                     "needs_reefer": False})
+        apps.append(
+            {
+                "appointment_id": f"A{i}",
+                "direction": "inbound",
+                "duration": d,
+                "earliest_start": e,
+                "latest_end": e + d + draw(st.integers(0, 300)),
+                "priority": draw(st.integers(1, 3)),
+                "needs_reefer": False,
+            }
+        )
     return apps
 
 
@@ -139,16 +190,36 @@ def test_single_door_matches_brute_force(apps):
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["inbound", "outbound"]), st.booleans(), st.integers(0, 20),
-                          st.sampled_from([15, 30, 60])), min_size=1, max_size=10))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["inbound", "outbound"]),
+            st.booleans(),
+            st.integers(0, 20),
+            st.sampled_from([15, 30, 60]),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
 def test_doors_never_double_booked(specs):
-    doors = pl.DataFrame({"door": ["I1", "O1", "B1"], "kind": ["inbound", "outbound", "both"],
-                          "reefer": [False, False, True]})
-    apps = pl.DataFrame([
-        {"appointment_id": f"A{i}", "direction": d, "needs_reefer": r, "duration": dur, "earliest_start": e * 15,
-         "latest_end": 24 * 60, "priority": 1}
-        for i, (d, r, e, dur) in enumerate(specs)
-    ])
+    doors = pl.DataFrame(
+        {"door": ["I1", "O1", "B1"], "kind": ["inbound", "outbound", "both"], "reefer": [False, False, True]}
+    )
+    apps = pl.DataFrame(
+        [
+            {
+                "appointment_id": f"A{i}",
+                "direction": d,
+                "needs_reefer": r,
+                "duration": dur,
+                "earliest_start": e * 15,
+                "latest_end": 24 * 60,
+                "priority": 1,
+            }
+            for i, (d, r, e, dur) in enumerate(specs)
+        ]
+    )
     res = schedule_docks(apps, doors, DockConfig(time_limit_s=5))
     sched = res.schedule.join(apps, on="appointment_id").join(doors, on="door")
     for r in sched.to_dicts():

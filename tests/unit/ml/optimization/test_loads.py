@@ -13,8 +13,13 @@ from ml.optimization.loads import LoadConfig, build_loads, first_fit_decreasing
 
 def _orders(weights, volumes=None) -> pl.DataFrame:
     volumes = volumes or [0.0] * len(weights)
-    return pl.DataFrame({"order_id": [f"O{i}" for i in range(len(weights))], "weight": [float(w) for w in weights],
-                         "volume": [float(v) for v in volumes]})
+    return pl.DataFrame(
+        {
+            "order_id": [f"O{i}" for i in range(len(weights))],
+            "weight": [float(w) for w in weights],
+            "volume": [float(v) for v in volumes],
+        }
+    )
 
 
 def _partitions(items):
@@ -30,7 +35,8 @@ def _partitions(items):
 
 def _brute_min_trucks(w, v, cw, cv) -> int:
     return min(
-        len(p) for p in _partitions(list(range(len(w))))
+        len(p)
+        for p in _partitions(list(range(len(w))))
         if all(sum(w[i] for i in g) <= cw + 1e-9 and sum(v[i] for i in g) <= cv + 1e-9 for g in p)
     )
 

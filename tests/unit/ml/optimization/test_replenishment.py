@@ -19,8 +19,14 @@ D0 = date(2024, 1, 1)
 
 def _forecast(item: str, warehouse: str, mean: float, sigma: float, days: int = 30) -> list[dict]:
     return [
-        {"item": item, "warehouse": warehouse, "date": D0 + timedelta(days=d), "p10": mean - Z90 * sigma,
-         "p50": mean, "p90": mean + Z90 * sigma}
+        {
+            "item": item,
+            "warehouse": warehouse,
+            "date": D0 + timedelta(days=d),
+            "p10": mean - Z90 * sigma,
+            "p50": mean,
+            "p90": mean + Z90 * sigma,
+        }
         for d in range(days)
     ]
 
@@ -28,8 +34,15 @@ def _forecast(item: str, warehouse: str, mean: float, sigma: float, days: int = 
 def test_targets_match_hand_computation():
     fc = pl.DataFrame(_forecast("A12", "W1", 10.0, 2.0))
     inv = pl.DataFrame({"item": ["A12"], "warehouse": ["W1"], "available": [12.0]})
-    items = pl.DataFrame({"item": ["A12"], "supplier": ["S"], "unit_cost": [10.0], "abc_class": ["A"],
-                          "order_multiple": [50.0]})
+    items = pl.DataFrame(
+        {
+            "item": ["A12"],
+            "supplier": ["S"],
+            "unit_cost": [10.0],
+            "abc_class": ["A"],
+            "order_multiple": [50.0],
+        }
+    )
     sup = pl.DataFrame({"supplier": ["S"], "lead_time_days": [4]})
     row = plan_replenishment(fc, inv, items, sup).plan.row(0, named=True)
     z98 = NormalDist().inv_cdf(0.98)
@@ -67,8 +80,15 @@ def test_round_order_quantity(qty, moq, mult, expected):
 def test_supplier_capacity_allocates_by_priority_and_says_so():
     fc = pl.DataFrame(_forecast("A1", "W", 10.0, 1.0) + _forecast("C1", "W", 10.0, 1.0))
     inv = pl.DataFrame({"item": ["A1", "C1"], "warehouse": ["W", "W"], "available": [0.0, 0.0]})
-    items = pl.DataFrame({"item": ["A1", "C1"], "supplier": ["S", "S"], "unit_cost": [100.0, 100.0],
-                          "abc_class": ["A", "C"], "order_multiple": [10.0, 10.0]})
+    items = pl.DataFrame(
+        {
+            "item": ["A1", "C1"],
+            "supplier": ["S", "S"],
+            "unit_cost": [100.0, 100.0],
+            "abc_class": ["A", "C"],
+            "order_multiple": [10.0, 10.0],
+        }
+    )
     sup = pl.DataFrame({"supplier": ["S"], "lead_time_days": [5], "capacity": [150.0]})
     res = plan_replenishment(fc, inv, items, sup)
     plan = {r["item"]: r for r in res.plan.to_dicts()}
@@ -119,9 +139,16 @@ def test_bad_input_names_the_field(frame, mutate, field):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
-        st.tuples(st.floats(0.0, 30.0), st.floats(0.0, 5.0), st.floats(0.0, 400.0), st.sampled_from(["A", "B", "C"]),
-                  st.sampled_from([0.0, 25.0]), st.sampled_from([1.0, 6.0, 12.0])),
-        min_size=1, max_size=6,
+        st.tuples(
+            st.floats(0.0, 30.0),
+            st.floats(0.0, 5.0),
+            st.floats(0.0, 400.0),
+            st.sampled_from(["A", "B", "C"]),
+            st.sampled_from([0.0, 25.0]),
+            st.sampled_from([1.0, 6.0, 12.0]),
+        ),
+        min_size=1,
+        max_size=6,
     ),
     st.lists(st.floats(0.0, 300.0), min_size=2, max_size=2),
     st.one_of(st.none(), st.floats(0.0, 500.0)),
@@ -133,12 +160,24 @@ def test_orders_and_transfers_never_break_rules(specs, stock2, capacity):
         for wh, st_ in (("W1", stock), ("W2", stock2[k % 2])):
             fc_rows += _forecast(item, wh, mean + Z90 * sigma, sigma, days=14)
             inv_rows.append({"item": item, "warehouse": wh, "available": st_})
-        item_rows.append({"item": item, "supplier": "S", "unit_cost": 4.0, "abc_class": cls,
-                          "min_order_qty": moq, "order_multiple": mult})
+        item_rows.append(
+            {
+                "item": item,
+                "supplier": "S",
+                "unit_cost": 4.0,
+                "abc_class": cls,
+                "min_order_qty": moq,
+                "order_multiple": mult,
+            }
+        )
     res = plan_replenishment(
-        pl.DataFrame(fc_rows), pl.DataFrame(inv_rows), pl.DataFrame(item_rows),
-        pl.DataFrame({"supplier": ["S"], "lead_time_days": [5], "capacity": [capacity]},
-                     schema_overrides={"capacity": pl.Float64}),
+        pl.DataFrame(fc_rows),
+        pl.DataFrame(inv_rows),
+        pl.DataFrame(item_rows),
+        pl.DataFrame(
+            {"supplier": ["S"], "lead_time_days": [5], "capacity": [capacity]},
+            schema_overrides={"capacity": pl.Float64},
+        ),
         ReplenishmentConfig(),
     )
     plan = res.plan

@@ -84,7 +84,9 @@ def test_matches_brute_force_on_random_small_instances(engine):
 
 def test_non_zero_depot_index_is_excluded_from_routes():
     coords = [[1, 0], [0, 0], [2, 0]]
-    problem = RoutingProblem(coordinates=coords, depot=1, demands=[1, 0, 1], vehicle_capacity=5, time_limit_s=0.5)
+    problem = RoutingProblem(
+        coordinates=coords, depot=1, demands=[1, 0, 1], vehicle_capacity=5, time_limit_s=0.5
+    )
     sol = solve_routes(problem)
     assert sol.routes == [[0, 2]] or sol.routes == [[2, 0]]
     assert sol.total_distance == 4
@@ -96,8 +98,13 @@ def test_time_windows_force_visiting_order(engine):
     # geometric order 0->B->A->0 would miss A's window, so the route must be 0->A->B->0.
     coords = [[0, 0], [10, 0], [5, 0]]
     problem = RoutingProblem(
-        coordinates=coords, demands=[0, 1, 1], vehicle_capacity=10, max_vehicles=1,
-        time_windows=[[0, 100], [0, 10], [30, 40]], service_times=[0, 2, 2], time_limit_s=0.5,
+        coordinates=coords,
+        demands=[0, 1, 1],
+        vehicle_capacity=10,
+        max_vehicles=1,
+        time_windows=[[0, 100], [0, 10], [30, 40]],
+        service_times=[0, 2, 2],
+        time_limit_s=0.5,
     )
     sol = solve_routes(problem, engine=engine)
     assert sol.feasible
@@ -126,7 +133,9 @@ def test_demand_above_capacity_names_the_node():
 
 def test_unreachable_time_window_names_the_node():
     problem = RoutingProblem(
-        coordinates=[[0, 0], [100, 0], [1, 0]], demands=[0, 1, 1], vehicle_capacity=10,
+        coordinates=[[0, 0], [100, 0], [1, 0]],
+        demands=[0, 1, 1],
+        vehicle_capacity=10,
         time_windows=[[0, 1000], [0, 50], [0, 50]],
     )
     with pytest.raises(InfeasibleError) as exc:
@@ -151,7 +160,10 @@ def test_fleet_too_small_is_infeasible():
         ({"distance_matrix": [[0, 1], [1, 0]], "demands": [0, 1, 2]}, "demands"),
         ({"coordinates": [[0, 0, 0]], "demands": [0]}, "coordinates"),
         ({"demands": [0, 1]}, "distance_matrix or coordinates"),
-        ({"distance_matrix": [[0, 1], [1, 0]], "demands": [0, 1], "time_windows": [[0, 5], [9, 3]]}, "time_windows"),
+        (
+            {"distance_matrix": [[0, 1], [1, 0]], "demands": [0, 1], "time_windows": [[0, 5], [9, 3]]},
+            "time_windows",
+        ),
     ],
 )
 def test_bad_input_names_the_field(kwargs, field):
@@ -175,8 +187,12 @@ def vrptw_instances(draw):
             start = draw(st.integers(0, 200))
             windows.append([start, max(start, int(dist[0, i])) + draw(st.integers(0, 100))])
     return RoutingProblem(
-        coordinates=coords, demands=demands, vehicle_capacity=cap, time_windows=windows,
-        service_times=[0] + [3] * (n - 1) if windows else None, time_limit_s=0.2,
+        coordinates=coords,
+        demands=demands,
+        vehicle_capacity=cap,
+        time_windows=windows,
+        service_times=[0] + [3] * (n - 1) if windows else None,
+        time_limit_s=0.2,
         seed=draw(st.integers(0, 100)),
     )
 
@@ -200,7 +216,9 @@ def test_solutions_never_violate_constraints(problem, engine):
 
 
 def test_to_frame_has_one_row_per_stop():
-    problem = RoutingProblem(coordinates=[[0, 0], [1, 0], [2, 0]], demands=[0, 1, 1], vehicle_capacity=5, time_limit_s=0.2)
+    problem = RoutingProblem(
+        coordinates=[[0, 0], [1, 0], [2, 0]], demands=[0, 1, 1], vehicle_capacity=5, time_limit_s=0.2
+    )
     frame = solve_routes(problem).to_frame()
     assert frame.columns == ["route", "stop", "node", "route_load", "route_distance", "arrival_time"]
     assert sorted(frame["node"].to_list()) == [1, 2]

@@ -18,8 +18,14 @@ NO_GOLDEN = SlottingConfig(golden_zone_penalty=0.0)
 
 def _locations(rows: list[dict]) -> pl.DataFrame:
     base = {
-        "warehouse": "W", "zone_temperature": "ambient", "y": 0.0, "level": 0, "volume_capacity": 1.0,
-        "weight_capacity": 100.0, "is_pick_face": True, "hazmat_allowed": False,
+        "warehouse": "W",
+        "zone_temperature": "ambient",
+        "y": 0.0,
+        "level": 0,
+        "volume_capacity": 1.0,
+        "weight_capacity": 100.0,
+        "is_pick_face": True,
+        "hazmat_allowed": False,
     }
     return pl.DataFrame([{**base, **r} for r in rows]).with_columns(pl.col("x").cast(pl.Float64))
 
@@ -31,11 +37,13 @@ def _items(rows: list[dict]) -> pl.DataFrame:
 
 def test_three_items_fastest_goes_nearest():
     locs = _locations([{"location": f"L{d}", "x": float(d)} for d in (1, 2, 3)])
-    items = _items([
-        {"item": "fast", "pick_frequency": 10.0, "current_location": "L3"},
-        {"item": "mid", "pick_frequency": 5.0, "current_location": "L2"},
-        {"item": "slow", "pick_frequency": 1.0, "current_location": "L1"},
-    ])
+    items = _items(
+        [
+            {"item": "fast", "pick_frequency": 10.0, "current_location": "L3"},
+            {"item": "mid", "pick_frequency": 5.0, "current_location": "L2"},
+            {"item": "slow", "pick_frequency": 1.0, "current_location": "L1"},
+        ]
+    )
     res = solve_slotting(items, locs, NO_GOLDEN)
     got = dict(zip(res.assignment["item"], res.assignment["location"], strict=True))
     assert got == {"fast": "L1", "mid": "L2", "slow": "L3"}
@@ -50,11 +58,13 @@ def test_three_items_fastest_goes_nearest():
 def test_move_budget_one_swap_not_possible_picks_best_single_move():
     # Four slots, one empty nearest; budget 1 -> move the fastest item into the empty slot.
     locs = _locations([{"location": f"L{d}", "x": float(d)} for d in (1, 2, 3, 4)])
-    items = _items([
-        {"item": "a", "pick_frequency": 1.0, "current_location": "L2"},
-        {"item": "b", "pick_frequency": 9.0, "current_location": "L4"},
-        {"item": "c", "pick_frequency": 4.0, "current_location": "L3"},
-    ])
+    items = _items(
+        [
+            {"item": "a", "pick_frequency": 1.0, "current_location": "L2"},
+            {"item": "b", "pick_frequency": 9.0, "current_location": "L4"},
+            {"item": "c", "pick_frequency": 4.0, "current_location": "L3"},
+        ]
+    )
     res = solve_slotting(items, locs, SlottingConfig(golden_zone_penalty=0.0, move_budget=1))
     assert res.moves.select("item", "from_location", "to_location").rows() == [("b", "L4", "L1")]
     assert res.summary["travel_optimised"] == pytest.approx(1 * 2 + 9 * 1 + 4 * 3)
@@ -78,26 +88,42 @@ def test_affinity_pulls_pair_together():
     # Slots on a line at 1..4. Without affinity "x" (freq 5) takes 1 and "y" (freq 4) takes 2;
     # a strong affinity between "x" and "z" (freq 1) makes z sit next to x.
     locs = _locations([{"location": f"L{d}", "x": float(d)} for d in (1, 2, 3, 4)])
-    items = _items([
-        {"item": "x", "pick_frequency": 5.0, "current_location": "L4"},
-        {"item": "y", "pick_frequency": 4.0, "current_location": "L3"},
-        {"item": "z", "pick_frequency": 1.0, "current_location": "L2"},
-    ])
+    items = _items(
+        [
+            {"item": "x", "pick_frequency": 5.0, "current_location": "L4"},
+            {"item": "y", "pick_frequency": 4.0, "current_location": "L3"},
+            {"item": "z", "pick_frequency": 1.0, "current_location": "L2"},
+        ]
+    )
     plain = solve_slotting(items, locs, NO_GOLDEN).assignment
     pos = dict(zip(plain["item"], plain["location"], strict=True))
     assert abs(int(pos["x"][1]) - int(pos["z"][1])) == 2
-    aff = solve_slotting(items, locs, SlottingConfig(golden_zone_penalty=0.0, affinity_pairs=[("x", "z", 10.0)]))
+    aff = solve_slotting(
+        items, locs, SlottingConfig(golden_zone_penalty=0.0, affinity_pairs=[("x", "z", 10.0)])
+    )
     pos = dict(zip(aff.assignment["item"], aff.assignment["location"], strict=True))
     assert abs(int(pos["x"][1]) - int(pos["z"][1])) == 1
 
 
 def test_no_compatible_location_names_item_and_rule():
-    locs = _locations([
-        {"location": "F1", "x": 1.0, "zone_temperature": "frozen", "weight_capacity": 50.0},
-        {"location": "A1", "x": 2.0, "weight_capacity": 500.0},
-    ])
-    items = _items([{"item": "A12", "pick_frequency": 1.0, "current_location": None,
-                     "temperature_class": "frozen", "unit_weight": 80.0, "warehouse": "W"}])
+    locs = _locations(
+        [
+            {"location": "F1", "x": 1.0, "zone_temperature": "frozen", "weight_capacity": 50.0},
+            {"location": "A1", "x": 2.0, "weight_capacity": 500.0},
+        ]
+    )
+    items = _items(
+        [
+            {
+                "item": "A12",
+                "pick_frequency": 1.0,
+                "current_location": None,
+                "temperature_class": "frozen",
+                "unit_weight": 80.0,
+                "warehouse": "W",
+            }
+        ]
+    )
     with pytest.raises(InfeasibleError) as exc:
         solve_slotting(items, locs, SlottingConfig(heavy_threshold_kg=100))
     assert exc.value.constraint == "compatibility"
@@ -115,10 +141,12 @@ def test_heavy_item_with_only_high_slots_is_infeasible():
 
 def test_more_items_than_slots_of_a_temperature():
     locs = _locations([{"location": "L1", "x": 1.0}])
-    items = _items([
-        {"item": "a", "pick_frequency": 1.0, "current_location": "L1"},
-        {"item": "b", "pick_frequency": 1.0, "current_location": None, "warehouse": "W"},
-    ])
+    items = _items(
+        [
+            {"item": "a", "pick_frequency": 1.0, "current_location": "L1"},
+            {"item": "b", "pick_frequency": 1.0, "current_location": None, "warehouse": "W"},
+        ]
+    )
     with pytest.raises(InfeasibleError, match="2 ambient items but only 1"):
         solve_slotting(items, locs)
 
@@ -160,13 +188,18 @@ def slotting_instances(draw):
     temps = ["ambient", "frozen"]
     locs = []
     for k in range(n_slots):
-        locs.append({
-            "location": f"S{k}", "x": float(draw(st.integers(0, 20))), "y": float(draw(st.integers(0, 20))),
-            "level": draw(st.integers(0, 3)), "zone_temperature": temps[k % 2] if k >= 2 else temps[0],
-            "volume_capacity": float(draw(st.sampled_from([0.5, 1.0, 2.0]))),
-            "weight_capacity": float(draw(st.sampled_from([20.0, 60.0]))),
-            "hazmat_allowed": draw(st.booleans()),
-        })
+        locs.append(
+            {
+                "location": f"S{k}",
+                "x": float(draw(st.integers(0, 20))),
+                "y": float(draw(st.integers(0, 20))),
+                "level": draw(st.integers(0, 3)),
+                "zone_temperature": temps[k % 2] if k >= 2 else temps[0],
+                "volume_capacity": float(draw(st.sampled_from([0.5, 1.0, 2.0]))),
+                "weight_capacity": float(draw(st.sampled_from([20.0, 60.0]))),
+                "hazmat_allowed": draw(st.booleans()),
+            }
+        )
     locs_df = _locations(locs)
     # Start from a random valid assignment so the instance is feasible by construction.
     perm = draw(st.permutations(range(n_slots)))[:n_items]
@@ -174,14 +207,18 @@ def slotting_instances(draw):
     for i, s in enumerate(perm):
         slot = locs[s]
         heavy_ok = slot["level"] <= 1 and slot["weight_capacity"] >= 30
-        items.append({
-            "item": f"I{i}", "pick_frequency": float(draw(st.integers(0, 50))),
-            "temperature_class": slot["zone_temperature"],
-            "hazmat": slot["hazmat_allowed"] and draw(st.booleans()),
-            "unit_weight": float(draw(st.sampled_from([1.0, 15.0, 30.0] if heavy_ok else [1.0, 15.0]))),
-            "unit_volume": float(draw(st.sampled_from([0.2, 0.5]))),
-            "current_location": slot["location"] if draw(st.integers(0, 4)) else None, "warehouse": "W",
-        })
+        items.append(
+            {
+                "item": f"I{i}",
+                "pick_frequency": float(draw(st.integers(0, 50))),
+                "temperature_class": slot["zone_temperature"],
+                "hazmat": slot["hazmat_allowed"] and draw(st.booleans()),
+                "unit_weight": float(draw(st.sampled_from([1.0, 15.0, 30.0] if heavy_ok else [1.0, 15.0]))),
+                "unit_volume": float(draw(st.sampled_from([0.2, 0.5]))),
+                "current_location": slot["location"] if draw(st.integers(0, 4)) else None,
+                "warehouse": "W",
+            }
+        )
     forced = sum(i["current_location"] is None for i in items)
     budget = draw(st.none() | st.integers(forced, n_items))
     return _items(items), locs_df, budget, draw(st.booleans())
@@ -207,7 +244,10 @@ def _brute_force(items: pl.DataFrame, locs: pl.DataFrame, cfg: SlottingConfig, b
         moves = sum(i["current_location"] != sls[s]["location"] for i, s in zip(its, combo, strict=True))
         if budget is not None and moves > budget:
             continue
-        best = min(best, sum(i["pick_frequency"] * (sls[s]["x"] + sls[s]["y"]) for i, s in zip(its, combo, strict=True)))
+        best = min(
+            best,
+            sum(i["pick_frequency"] * (sls[s]["x"] + sls[s]["y"]) for i, s in zip(its, combo, strict=True)),
+        )
     return best
 
 
@@ -219,8 +259,10 @@ def test_plan_respects_every_rule_and_matches_brute_force(instance):
     if exclusive:
         # Non-hazmat items sitting in hazmat slots now must move; keep the budget reachable.
         haz = {r["location"] for r in locs.to_dicts() if r["hazmat_allowed"]}
-        forced = sum(r["current_location"] is None or (r["current_location"] in haz and not r["hazmat"])
-                     for r in items.to_dicts())
+        forced = sum(
+            r["current_location"] is None or (r["current_location"] in haz and not r["hazmat"])
+            for r in items.to_dicts()
+        )
         if budget is not None and budget < forced:
             cfg = SlottingConfig(golden_zone_penalty=0.0, move_budget=forced, hazmat_exclusive=True)
             budget = forced

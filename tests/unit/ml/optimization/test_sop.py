@@ -19,21 +19,49 @@ from ml.optimization.sop import (
 
 
 def _inputs(
-    demand: dict[tuple[str, str, int], float], *, cap: float = 1e9, lead: int = 0, storage: float = 1e9,
-    throughput: float = 1e9, init: dict[tuple[str, str], float] | None = None, lanes: list[dict] | None = None,
-    warehouses: tuple[str, ...] = ("W1",), hold: float = 0.5, penalty: float = 10.0,
+    demand: dict[tuple[str, str, int], float],
+    *,
+    cap: float = 1e9,
+    lead: int = 0,
+    storage: float = 1e9,
+    throughput: float = 1e9,
+    init: dict[tuple[str, str], float] | None = None,
+    lanes: list[dict] | None = None,
+    warehouses: tuple[str, ...] = ("W1",),
+    hold: float = 0.5,
+    penalty: float = 10.0,
 ) -> SopInputs:
     return SopInputs(
         demand=pl.DataFrame(
             [{"family": f, "warehouse": w, "month": t, "demand": v} for (f, w, t), v in demand.items()]
         ),
-        families=pl.DataFrame({"family": ["F"], "supplier": ["S"], "unit_cost": [1.0], "holding_cost": [hold],
-                               "unmet_penalty": [penalty], "volume": [1.0]}),
+        families=pl.DataFrame(
+            {
+                "family": ["F"],
+                "supplier": ["S"],
+                "unit_cost": [1.0],
+                "holding_cost": [hold],
+                "unmet_penalty": [penalty],
+                "volume": [1.0],
+            }
+        ),
         suppliers=pl.DataFrame({"supplier": ["S"], "capacity": [cap], "lead_time_months": [lead]}),
-        warehouses=pl.DataFrame({"warehouse": list(warehouses), "storage_capacity": [storage] * len(warehouses),
-                                 "throughput_capacity": [throughput] * len(warehouses)}),
-        lanes=pl.DataFrame(lanes or [], schema={"from_warehouse": pl.Utf8, "to_warehouse": pl.Utf8,
-                                                "cost_per_unit": pl.Float64, "lead_time_months": pl.Int64}),
+        warehouses=pl.DataFrame(
+            {
+                "warehouse": list(warehouses),
+                "storage_capacity": [storage] * len(warehouses),
+                "throughput_capacity": [throughput] * len(warehouses),
+            }
+        ),
+        lanes=pl.DataFrame(
+            lanes or [],
+            schema={
+                "from_warehouse": pl.Utf8,
+                "to_warehouse": pl.Utf8,
+                "cost_per_unit": pl.Float64,
+                "lead_time_months": pl.Int64,
+            },
+        ),
         initial_inventory=pl.DataFrame(
             [{"family": f, "warehouse": w, "inventory": v} for (f, w), v in (init or {}).items()],
             schema={"family": pl.Utf8, "warehouse": pl.Utf8, "inventory": pl.Float64},
@@ -73,7 +101,10 @@ def test_lead_time_blocks_first_month_supply():
 
 def test_transfer_beats_lost_sale():
     inp = _inputs(
-        {("F", "W2", 0): 6.0, ("F", "W1", 0): 0.0}, cap=0.0, init={("F", "W1"): 10.0}, warehouses=("W1", "W2"),
+        {("F", "W2", 0): 6.0, ("F", "W1", 0): 0.0},
+        cap=0.0,
+        init={("F", "W1"): 10.0},
+        warehouses=("W1", "W2"),
         lanes=[{"from_warehouse": "W1", "to_warehouse": "W2", "cost_per_unit": 2.0, "lead_time_months": 0}],
         hold=0.0,
     )
@@ -116,7 +147,13 @@ def test_scenarios_side_by_side():
     loss = next(name for name in costs if "capacity" in name)
     # Losing capacity only shrinks the feasible set: cost cannot fall.
     assert costs[loss] >= costs["base"] - 1e-6
-    assert set(df.columns) >= {"fill_rate", "unmet_units", "holding_cost", "transport_cost", "storage_utilisation"}
+    assert set(df.columns) >= {
+        "fill_rate",
+        "unmet_units",
+        "holding_cost",
+        "transport_cost",
+        "storage_utilisation",
+    }
     extra = run_scenarios(inp, [Scenario("base"), Scenario("cut", supplier_capacity_factor={"S00": 0.0})])
     assert extra.comparison["unmet_units"][1] >= extra.comparison["unmet_units"][0] - 1e-6
 
@@ -126,7 +163,12 @@ def test_scenarios_side_by_side():
 def test_plan_respects_balance_and_capacities(seed, fams, whs, months, lane_lag):
     inp = synthetic_sop_inputs(families=fams, warehouses=whs, months=months, seed=seed, suppliers=2)
     if lane_lag and inp.lanes.height:
-        inp = SopInputs(**{**inp.__dict__, "lanes": inp.lanes.with_columns(pl.lit(1, dtype=pl.Int64).alias("lead_time_months"))})
+        inp = SopInputs(
+            **{
+                **inp.__dict__,
+                "lanes": inp.lanes.with_columns(pl.lit(1, dtype=pl.Int64).alias("lead_time_months")),
+            }
+        )
     res = solve_sop(inp)
     plan = res.plan.sort("family", "warehouse", "month")
     init = {(r["family"], r["warehouse"]): r["inventory"] for r in inp.initial_inventory.to_dicts()}
@@ -156,4 +198,6 @@ def test_plan_respects_balance_and_capacities(seed, fams, whs, months, lane_lag)
     assert costs["total_cost"] == pytest.approx(
         costs["supply_cost"] + costs["holding_cost"] + costs["transport_cost"] + costs["unmet_cost"]
     )
-    assert np.isclose(res.transfers["quantity"].sum() if res.transfers.height else 0.0, plan["transfer_out"].sum())
+    assert np.isclose(
+        res.transfers["quantity"].sum() if res.transfers.height else 0.0, plan["transfer_out"].sum()
+    )
