@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import threading
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, values
+
+# Importing Feast (``feast.metrics``) sets ``PROMETHEUS_MULTIPROC_DIR`` for Gunicorn-style pre-fork workers, which
+# switches every later metric in the process to shared mmap files: two apps' counters with the same name then add up
+# and our per-app registries stop being separate. The API is one uvicorn process with its own registry, so its values
+# are kept in process memory whatever a dependency did to the environment.
+values.ValueClass = values.MutexValue
 
 __all__ = ["UNMATCHED_ROUTE", "ApiMetrics"]
 

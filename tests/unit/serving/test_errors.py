@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import subprocess
+import sys
 
 import pytest
 from fastapi import FastAPI
@@ -170,3 +172,19 @@ def test_request_id_stamping_coexists_with_explicit_extra() -> None:
     assert (
         json.loads(JsonFormatter().format(implicit))["request_id"] == "ctx-1"
     )  # formatted outside the context
+
+
+def test_metrics_stay_per_app_after_feast_is_imported() -> None:
+    # Feast flips prometheus_client into multiprocess mode on import; a fresh interpreter imports it first.
+    script = (
+        "import feast.metrics, os\n"
+        "assert 'PROMETHEUS_MULTIPROC_DIR' in os.environ\n"
+        "from serving.metrics import ApiMetrics\n"
+        "a, b = ApiMetrics(), ApiMetrics()\n"
+        "b.observe_request('GET', '/x', 200, 0.001)\n"
+        "a.observe_request('GET', '/x', 200, 0.001)\n"
+        "a.observe_request('GET', '/x', 200, 0.001)\n"
+        "print(a.render().decode())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert 'stockyard_http_requests_total{method="GET",route="/x",status="200"} 2.0' in out, out
