@@ -8,8 +8,8 @@ Conventions:
 - Every table has a surrogate ``id``; master data also has a unique business ``code`` used in files, CLI and API.
 - Mutable tables carry ``created_at`` / ``updated_at``; a trigger maintains ``updated_at`` and a delete trigger
   records deletions in ``cdc_deletes`` so the lake can reflect them.
-- Append-only tables (``events``, ``inventory_ledger``, ``tracking_events``) carry ``txid`` (the writing
-  transaction's id) so change capture can avoid reading past transactions that are still in flight.
+- Append-only tables (``events``, ``inventory_ledger``, ``tracking_events``, ``order_status_history``) and the
+  ``cdc_deletes`` log carry ``txid`` (the writing transaction's id) so change capture can avoid reading past transactions that are still in flight.
 """
 
 from __future__ import annotations

@@ -26,6 +26,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from stockyard.feeds import TELEMETRY_SCHEMA, TRACKING_SCHEMA
+
 __all__ = [
     "HistoryConfig",
     "History",
@@ -48,35 +50,9 @@ _REGIONS = ("north", "south", "east", "west", "central")
 _UTC = pa.timestamp("us", tz="UTC")
 
 FEED_SCHEMAS: dict[str, pa.Schema] = {
-    "feeds__tracking_events": pa.schema(
-        [
-            ("event_id", pa.string()),
-            ("carrier", pa.string()),
-            ("tracking_number", pa.string()),
-            ("event_type", pa.string()),
-            ("occurred_at", _UTC),
-            ("location", pa.string()),
-            ("lat", pa.float64()),
-            ("lon", pa.float64()),
-            ("_source_file", pa.string()),
-        ]
-    ),
-    "feeds__telemetry": pa.schema(
-        [
-            ("device_id", pa.string()),
-            ("device_type", pa.string()),
-            ("reading_type", pa.string()),
-            ("warehouse", pa.string()),
-            ("zone", pa.string()),
-            ("shipment_number", pa.string()),
-            ("ts", _UTC),
-            ("temperature_c", pa.float64()),
-            ("lat", pa.float64()),
-            ("lon", pa.float64()),
-            ("speed_kmh", pa.float64()),
-            ("_source_file", pa.string()),
-        ]
-    ),
+    # The landing-feed contract plus the file each row came from, as ingest lands it.
+    "feeds__tracking_events": TRACKING_SCHEMA.append(pa.field("_source_file", pa.string())),
+    "feeds__telemetry": TELEMETRY_SCHEMA.append(pa.field("_source_file", pa.string())),
     "sim__expected_demand": pa.schema(
         [
             ("item", pa.string()),
