@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -33,9 +34,10 @@ from serving.api.routes import (
 from serving.auth import KeyStore, RateLimiter, SqlKeyStore
 from serving.errors import install_error_handlers
 from serving.features import FeatureSource, HistoryFeatureSource
+from serving.forecaster import Forecaster
 from serving.logging import configure_logging, request_id_var
 from serving.metrics import UNMATCHED_ROUTE, ApiMetrics
-from serving.models import MlflowModelLoader, ModelLoader, ModelManager
+from serving.models import FORECAST_MODEL, MlflowModelLoader, ModelLoader, ModelManager
 from serving.plans import PlanStore
 from serving.state import Database, ServingState
 from stockyard.settings import Settings, get_settings
@@ -137,6 +139,11 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
+def _prepare_runner(name: str, model: Any) -> Any:
+    """The forecast's fast request path, built when a version loads (before it is swapped in)."""
+    return Forecaster.from_model(model) if name == FORECAST_MODEL else None
+
+
 def _default_feature_source(settings: Settings, demand_history_path: Path | None) -> FeatureSource:
     """Feast's online store once the repository is applied under the home; the gold history otherwise."""
     from ml.feature_store import registry_path
@@ -192,7 +199,9 @@ def create_app(
         if model_poll_interval_s is not None
         else float(getattr(settings, "model_poll_interval_s", 30.0))
     )
-    models = ModelManager(loader, poll_interval_s=poll, on_change=metrics.set_model_version)
+    models = ModelManager(
+        loader, poll_interval_s=poll, on_change=metrics.set_model_version, prepare=_prepare_runner
+    )
     for name in models.holders:
         metrics.set_model_version(name, None)
     assert settings.gold_dir is not None

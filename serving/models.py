@@ -64,6 +64,8 @@ class ServedModel:
         alias: Alias it was resolved from.
         model: The loaded model (an MLflow pyfunc model in production).
         loaded_at: When it was loaded.
+        runner: A faster request path prepared from ``model`` at load time (see ``ModelManager(prepare=)``), or
+            None to call ``model.predict``.
     """
 
     name: str
@@ -71,6 +73,7 @@ class ServedModel:
     alias: str
     model: Any
     loaded_at: dt.datetime
+    runner: Any = field(default=None, compare=False, repr=False)
     # Predictions of this version, keyed by the caller; a new version is a new object with an empty cache.
     cache: OrderedDict[Any, Any] = field(default_factory=OrderedDict, compare=False, repr=False)
 
@@ -230,6 +233,7 @@ class ModelManager:
         alias: str = "champion",
         poll_interval_s: float = 30.0,
         on_change: Callable[[str, str | None], None] | None = None,
+        prepare: Callable[[str, Any], Any] | None = None,
     ) -> None:
         """Create the manager (loads nothing until :meth:`start` or :meth:`refresh`).
 
@@ -239,12 +243,15 @@ class ModelManager:
             alias: Alias to follow.
             poll_interval_s: Seconds between alias checks; ``<= 0`` disables polling.
             on_change: Called with ``(name, version or None)`` after each swap (metrics).
+            prepare: Called with ``(name, loaded model)`` before the swap; its result becomes
+                :attr:`ServedModel.runner` (the forecast's fast path). A failure here fails the load.
         """
         self.loader = loader
         self.alias = alias
         self.poll_interval_s = poll_interval_s
         self.holders = {name: ModelHolder(name, alias) for name in names}
         self._on_change = on_change
+        self._prepare = prepare
         self._task: asyncio.Task[None] | None = None
         self._refresh_lock = threading.Lock()
 
@@ -284,6 +291,7 @@ class ModelManager:
                 return False
             try:
                 model = self.loader.load(name, version)
+                runner = self._prepare(name, model) if self._prepare is not None else None
             except Exception as exc:  # a broken artefact: keep the old version and report why
                 log.exception("loading %s version %s failed", name, version)
                 holder.reason = f"loading version {version} failed: {exc}"
@@ -295,6 +303,7 @@ class ModelManager:
                     alias=self.alias,
                     model=model,
                     loaded_at=dt.datetime.now(dt.UTC),
+                    runner=runner,
                 )
             )
         log.info(

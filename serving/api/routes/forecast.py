@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
@@ -11,6 +9,7 @@ from serving.api.deps import FeaturesDep, ForecastModelDep, InferenceRead, State
 from serving.api.routes.orders import _ERRORS
 from serving.errors import ServiceUnavailableError
 from serving.features import FeatureSource, FeaturesUnavailableError
+from serving.forecaster import predict_quantiles
 from serving.models import ServedModel
 from serving.schemas import ErrorOut, ForecastIn, ForecastOut, ForecastPoint
 
@@ -49,9 +48,7 @@ def serve_forecast(
     hit = served.cache.get(key) if cache_size else None
     if hit is not None and hit[0] is rows:
         return hit[1]  # type: ignore[no-any-return]
-    preds = served.model.predict(rows.frame)
-    table = preds if isinstance(preds, pd.DataFrame) else pd.DataFrame(preds)
-    p10, p50, p90 = (np.asarray(table[q], dtype=float) for q in ("p10", "p50", "p90"))
+    quantiles = predict_quantiles(served.model, served.runner, rows.frame)
     answer = ForecastOut(
         item=request.item,
         warehouse=request.warehouse,
@@ -59,7 +56,7 @@ def serve_forecast(
         origin_date=rows.origin_date,
         forecast=[
             ForecastPoint(date=d, p10=a, p50=b, p90=c)
-            for d, a, b, c in zip(rows.dates, p10.tolist(), p50.tolist(), p90.tolist(), strict=True)
+            for d, (a, b, c) in zip(rows.dates, quantiles.tolist(), strict=True)
         ],
     )
     if cache_size:
