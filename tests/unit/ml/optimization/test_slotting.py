@@ -68,6 +68,51 @@ def test_move_budget_one_swap_not_possible_picks_best_single_move():
     res = solve_slotting(items, locs, SlottingConfig(golden_zone_penalty=0.0, move_budget=1))
     assert res.moves.select("item", "from_location", "to_location").rows() == [("b", "L4", "L1")]
     assert res.summary["travel_optimised"] == pytest.approx(1 * 2 + 9 * 1 + 4 * 3)
+    # Without the budget b, c, a take L1, L2, L3: 9*1 + 4*2 + 1*3 = 20 (three moves).
+    assert res.summary["travel_unbudgeted"] == pytest.approx(20)
+    # The plan uses the budget exactly, so its Lagrangian dual bound is tight: proven optimal.
+    assert res.summary["budget_dual_gap_pct"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_lower_bound_is_the_sorted_optimum_per_temperature():
+    # Without hazmat/heavy/capacity rules the optimum is the rearrangement per temperature:
+    # ambient 5 -> x=1, 3 -> x=2; frozen 2 -> x=10: 5 + 6 + 20 = 31.
+    locs = _locations(
+        [{"location": f"A{d}", "x": float(d)} for d in (1, 2, 3)]
+        + [{"location": f"F{d}", "x": float(d), "zone_temperature": "frozen"} for d in (10, 20)]
+    )
+    items = _items(
+        [
+            {"item": "a5", "pick_frequency": 5.0, "current_location": "A3"},
+            {"item": "a3", "pick_frequency": 3.0, "current_location": "A1"},
+            {"item": "f2", "pick_frequency": 2.0, "current_location": "F20", "temperature_class": "frozen"},
+        ]
+    )
+    s = solve_slotting(items, locs, NO_GOLDEN).summary
+    assert s["travel_lower_bound"] == pytest.approx(31)
+    assert s["travel_optimised"] == pytest.approx(31)
+    # current 5*3 + 3*1 + 2*20 = 58
+    assert s["max_saving_vs_current_pct"] == pytest.approx(100 * (58 - 31) / 58)
+
+
+def test_lower_bound_ignores_the_heavy_rule_so_it_can_sit_below_the_optimum():
+    # The heavy item (freq 4) may only use level 0 at x=3; the light one (freq 1) takes x=1.
+    # Optimum 4*3 + 1*1 = 13; the bound sorts freely: 4*1 + 1*3 = 7.
+    locs = _locations(
+        [
+            {"location": "HI", "x": 1.0, "level": 3},
+            {"location": "LO", "x": 3.0, "level": 0},
+        ]
+    )
+    items = _items(
+        [
+            {"item": "heavy", "pick_frequency": 4.0, "unit_weight": 30.0, "current_location": "LO"},
+            {"item": "light", "pick_frequency": 1.0, "current_location": "HI"},
+        ]
+    )
+    s = solve_slotting(items, locs, NO_GOLDEN).summary
+    assert s["travel_optimised"] == pytest.approx(13)
+    assert s["travel_lower_bound"] == pytest.approx(7)
 
 
 def test_rectilinear_distance_uses_pack_station():
@@ -280,10 +325,17 @@ def test_plan_respects_every_rule_and_matches_brute_force(instance):
         assert _slot_ok(by_item[item], slots[loc], cfg)
     assert budget is None or res.moves.height <= budget
     optimum = _brute_force(items, locs, cfg, budget)
+    s = res.summary
+    assert s["travel_lower_bound"] <= s["travel_optimised"] + 1e-6
+    assert s["travel_unbudgeted"] == pytest.approx(_brute_force(items, locs, cfg, None))
+    assert s["budget_dual_gap_pct"] >= 0
     if budget is None:
-        assert res.summary["travel_optimised"] == pytest.approx(optimum)
+        assert s["travel_optimised"] == pytest.approx(optimum)
+        assert s["budget_dual_gap_pct"] == pytest.approx(0.0, abs=1e-9)
     else:
-        # Lagrangian pricing of moves can leave a duality gap, never go below the optimum.
-        assert res.summary["travel_optimised"] >= optimum - 1e-6
+        # Lagrangian pricing of moves can leave a duality gap, never go below the optimum ...
+        assert s["travel_optimised"] >= optimum - 1e-6
+        # ... and the reported gap is a true bound: the optimum lies within it.
+        assert optimum >= s["travel_optimised"] * (1 - s["budget_dual_gap_pct"] / 100) - 1e-6
     if res.summary["forced_moves"] == 0:  # current plan valid, so it bounds the optimum
         assert res.summary["travel_optimised"] <= res.summary["travel_current"] + 1e-6
