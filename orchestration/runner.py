@@ -124,7 +124,8 @@ def resolve_selection(defs: dg.Definitions, select: str | None) -> list[dg.Asset
     Args:
         defs: The definitions to select from.
         select: Dagster asset-selection syntax (``key:bronze/orders+``, ``group:orders``, ``bronze/orders*``,
-            several clauses joined by `` or ``); None or ``*`` selects the whole graph.
+            several clauses joined by `` or ``); None or ``*`` selects the whole unpartitioned graph (the daily
+            repair assets run only when selected, e.g. ``group:bronze_repair``).
 
     Returns:
         The selected asset keys, sorted.
@@ -138,7 +139,9 @@ def resolve_selection(defs: dg.Definitions, select: str | None) -> list[dg.Asset
     graph = defs.resolve_asset_graph()
     materializable = set(graph.materializable_asset_keys)
     if not select or select.strip() == "*":
-        return sorted(materializable)
+        # Partitioned assets re-do days the unpartitioned graph already brings up to date (see
+        # orchestration.defs.ingest.backfill): the whole graph is what the nightly job runs, without them.
+        return sorted(k for k in materializable if graph.get(k).partitions_def is None)
     try:
         keys = dg.AssetSelection.from_string(select).resolve(graph)
     except (DagsterError, ValueError) as exc:
@@ -149,20 +152,33 @@ def resolve_selection(defs: dg.Definitions, select: str | None) -> list[dg.Asset
     return keys
 
 
-def _partition_tags(defs: dg.Definitions, keys: list[dg.AssetKey]) -> dict[str, str]:
-    """Run tags covering every partition of the selected partitioned assets (one single-run backfill)."""
+def _partition_tags(
+    defs: dg.Definitions, keys: list[dg.AssetKey], partitions: tuple[str, str] | None = None
+) -> dict[str, str]:
+    """Run tags of a single-run backfill over ``partitions`` (default: every partition) of the selected assets."""
     graph = defs.resolve_asset_graph()
-    partitions = {graph.get(key).partitions_def for key in keys} - {None}
-    if not partitions:
+    defs_found = {graph.get(key).partitions_def for key in keys} - {None}
+    if not defs_found:
+        if partitions is not None:
+            raise ValidationError("partitions given but no selected asset is partitioned", field="partitions")
         return {}
-    if len(partitions) > 1:
+    if len(defs_found) > 1:
         raise ValidationError("the selection mixes partitioning schemes; select one of them", field="select")
-    (partitions_def,) = partitions
+    (partitions_def,) = defs_found
     partition_keys = partitions_def.get_partition_keys()
-    return {
-        "dagster/asset_partition_range_start": partition_keys[0],
-        "dagster/asset_partition_range_end": partition_keys[-1],
-    }
+    if not partition_keys:
+        raise ValidationError("the selected assets have no partition yet", field="partitions")
+    first, last = partitions or (partition_keys[0], partition_keys[-1])
+    for value in (first, last):
+        if value not in partition_keys:
+            raise ValidationError(
+                f"unknown partition {value!r} (partitions run from {partition_keys[0]} to {partition_keys[-1]})",
+                field="partitions",
+                value=value,
+            )
+    if partition_keys.index(first) > partition_keys.index(last):
+        raise ValidationError(f"partition range {first}..{last} is reversed", field="partitions")
+    return {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
 
 
 def _tail(
@@ -211,6 +227,7 @@ def run_graph(
     on_event: Callable[[RunEvent], None] | None = None,
     defs: dg.Definitions | None = None,
     log_level: str = "WARNING",
+    partitions: tuple[str, str] | None = None,
 ) -> RunReport:
     """Materialise the selected assets (default: the whole graph) with their checks, in this process.
 
@@ -220,12 +237,14 @@ def run_graph(
         on_event: Called from a helper thread with each :class:`RunEvent` while the run goes.
         defs: Definitions to run (default: ``orchestration.definitions.defs``, loaded after :func:`prepare`).
         log_level: Level of Dagster's console log in this process (the run's event log keeps everything).
+        partitions: First and last partition key (inclusive) when the selection is partitioned, e.g.
+            ``("2026-03-01", "2026-03-30")``: one run over the range. None: every partition.
 
     Returns:
         The :class:`RunReport`; ``success`` is False when a step or a blocking check failed.
 
     Raises:
-        ValidationError: The selection is malformed or empty.
+        ValidationError: The selection is malformed or empty, or ``partitions`` does not fit it.
     """
     from dagster._core.utils import make_new_run_id
 
@@ -238,7 +257,7 @@ def run_graph(
 
         defs = loaded
     keys = resolve_selection(defs, select)
-    tags = _partition_tags(defs, keys)
+    tags = _partition_tags(defs, keys, partitions)
     job = defs.resolve_implicit_global_asset_job_def()
     run_id = make_new_run_id()
     with dagster_instance(settings) as instance:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.defs.ingest.backfill import REPAIR_GROUP
+
 __all__ = [
     "INTRADAY_LAYERS",
     "full_graph_job",
     "intraday_refresh_job",
     "intraday_selection",
     "nightly_replan_job",
+    "unpartitioned_graph",
 ]
 
 #: Layers the intra-day refresh rebuilds; features, models and plans wait for the nightly replan.
@@ -26,12 +29,21 @@ def intraday_selection() -> dg.AssetSelection:
         (published under ``marts`` too, but rebuilt by the nightly replan and the replan sensor only).
     """
     layers = dg.AssetSelection.key_prefixes(*[[layer] for layer in INTRADAY_LAYERS])
-    return layers - dg.AssetSelection.groups(*PLANNING_GROUPS)
+    return layers - dg.AssetSelection.groups(*PLANNING_GROUPS, REPAIR_GROUP)
+
+
+def unpartitioned_graph() -> dg.AssetSelection:
+    """Every asset but the daily bronze repairs, which are run by day (``bronze_day_repair``), not by these jobs.
+
+    Returns:
+        ``AssetSelection.all()`` minus the :data:`~orchestration.defs.ingest.backfill.REPAIR_GROUP` group.
+    """
+    return dg.AssetSelection.all() - dg.AssetSelection.groups(REPAIR_GROUP)
 
 
 full_graph_job = dg.define_asset_job(
     "full_graph",
-    selection=dg.AssetSelection.all(),
+    selection=unpartitioned_graph(),
     description="Every asset: ingest, dbt, checks, features, models and plans.",
 )
 
@@ -44,6 +56,6 @@ intraday_refresh_job = dg.define_asset_job(
 nightly_replan_job = dg.define_asset_job(
     "nightly_replan",
     # Everything but slotting: re-slotting moves stock physically, so it has its own weekly schedule.
-    selection=dg.AssetSelection.all() - dg.AssetSelection.assets(dg.AssetKey(["marts", "fct_slotting_plan"])),
+    selection=unpartitioned_graph() - dg.AssetSelection.assets(dg.AssetKey(["marts", "fct_slotting_plan"])),
     description="Ingest, marts, features, retrain, forecast, replenishment, S&OP, routes, loads and docks.",
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -219,3 +220,57 @@ def test_alerts_run_nightly_after_the_forecast_eta_and_gold(defs: dg.Definitions
         assert dg.AssetKey(["marts", name]) in upstream, name
     assert {alerts, history} <= set(defs.resolve_job_def("nightly_replan").asset_layer.executable_asset_keys)
     assert alerts not in set(defs.resolve_job_def("intraday_refresh").asset_layer.executable_asset_keys)
+
+
+REPAIRED = ["events", "inventory_ledger", "tracking_events", "order_status_history"]
+
+
+def test_daily_repair_assets_are_partitioned_single_run_backfills(defs: dg.Definitions) -> None:
+    from orchestration.defs.ingest.backfill import DAILY_PARTITIONS, REPAIR_GROUP
+
+    graph = defs.resolve_asset_graph()
+    partitioned = {k for k in graph.materializable_asset_keys if graph.get(k).partitions_def is not None}
+    assert partitioned == {dg.AssetKey(["bronze", f"oltp__{t}__daily"]) for t in REPAIRED}
+    for key in partitioned:
+        node = graph.get(key)
+        assert node.partitions_def == DAILY_PARTITIONS and node.group_name == REPAIR_GROUP
+        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+    # Partition keys are UTC days from the fixed start; the last one is the last complete day.
+    keys = DAILY_PARTITIONS.get_partition_keys(current_time=dt.datetime(2026, 3, 5, 9, tzinfo=dt.UTC))
+    assert keys[0] == "2024-01-01" and keys[-1] == "2026-03-04"
+    job = defs.resolve_job_def("bronze_day_repair")
+    assert set(job.asset_layer.executable_asset_keys) == partitioned
+    assert job.partitions_def == DAILY_PARTITIONS
+
+
+def test_unpartitioned_jobs_and_a_plain_run_leave_the_repairs_out(defs: dg.Definitions) -> None:
+    from orchestration.runner import resolve_selection
+
+    graph = defs.resolve_asset_graph()
+    repairs = {dg.AssetKey(["bronze", f"oltp__{t}__daily"]) for t in REPAIRED}
+    for name in ("full_graph", "nightly_replan", "intraday_refresh", "replan"):
+        executable = set(defs.resolve_job_def(name).asset_layer.executable_asset_keys)
+        assert executable and not executable & repairs, name
+    everything = resolve_selection(defs, None)
+    assert not set(everything) & repairs
+    assert len(everything) == len(graph.materializable_asset_keys) - len(repairs)
+    assert set(resolve_selection(defs, "group:bronze_repair")) == repairs
+
+
+def test_partition_range_of_a_run_is_validated(defs: dg.Definitions) -> None:
+    from orchestration.runner import _partition_tags
+    from stockyard.errors import ValidationError
+
+    repairs = [dg.AssetKey(["bronze", "oltp__events__daily"])]
+    tags = _partition_tags(defs, repairs, ("2024-02-01", "2024-03-01"))
+    assert tags == {
+        "dagster/asset_partition_range_start": "2024-02-01",
+        "dagster/asset_partition_range_end": "2024-03-01",
+    }
+    assert _partition_tags(defs, repairs)["dagster/asset_partition_range_start"] == "2024-01-01"
+    with pytest.raises(ValidationError, match="reversed"):
+        _partition_tags(defs, repairs, ("2024-03-01", "2024-02-01"))
+    with pytest.raises(ValidationError, match="unknown partition"):
+        _partition_tags(defs, repairs, ("2023-12-31", "2024-02-01"))
+    with pytest.raises(ValidationError, match="no selected asset is partitioned"):
+        _partition_tags(defs, [dg.AssetKey(["bronze", "oltp__orders"])], ("2024-02-01", "2024-02-02"))
