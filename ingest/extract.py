@@ -17,6 +17,8 @@ normalised to the bronze contract documented in :mod:`ingest.tables`.
 from __future__ import annotations
 
 import datetime as dt
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +37,7 @@ __all__ = [
     "decode",
     "live_columns",
     "open_snapshot",
+    "parallel_sources",
     "read_query",
     "select_sql",
     "stream_query",
@@ -230,18 +233,22 @@ class Snapshot:
     Attributes:
         xmin: ``pg_snapshot_xmin``: every transaction with a smaller id has finished (committed or aborted).
         time_horizon: See :func:`time_horizon` (read just before the snapshot).
+        uri: The database's libpq URI when helper connections may join the snapshot (:func:`parallel_sources`).
     """
 
     xmin: int
     time_horizon: dt.datetime
+    uri: str | None = None
 
 
 @contextmanager
-def open_snapshot(conn) -> Iterator[Snapshot]:  # noqa: ANN001
+def open_snapshot(conn, uri: str | None = None) -> Iterator[Snapshot]:  # noqa: ANN001
     """Open a read-only REPEATABLE READ transaction; every query inside sees the same snapshot.
 
     Args:
         conn: ADBC connection in autocommit mode.
+        uri: The connection's libpq URI, so large reads may be split over more connections on this snapshot
+            (:func:`parallel_sources`); None keeps every read on ``conn``.
 
     Yields:
         The snapshot's horizons.
@@ -252,9 +259,78 @@ def open_snapshot(conn) -> Iterator[Snapshot]:  # noqa: ANN001
         row = read_query(
             conn, "select pg_snapshot_xmin(pg_current_snapshot())::text::int8 as xmin"
         ).to_pylist()[0]
-        yield Snapshot(xmin=int(row["xmin"]), time_horizon=horizon)
+        yield Snapshot(xmin=int(row["xmin"]), time_horizon=horizon, uri=uri)
     finally:
         _execute(conn, "rollback")
+
+
+#: Tables whose heap is at least this large are read over :data:`PARALLEL_STREAMS` connections in a full load.
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+#: Connections a large full read is split over (one block range each).
+PARALLEL_STREAMS = 2
+
+
+def parallel_sources(
+    conn,  # noqa: ANN001
+    snap: Snapshot,
+    table: SourceTable,
+    sql_for: Callable[[str], str],
+    where: str,
+    streams: int | None = None,
+    min_bytes: int | None = None,
+) -> tuple[str, list[tuple[object, str]]]:
+    """Split a large read into heap block ranges, each for its own connection on the same snapshot.
+
+    The ADBC driver parses one COPY stream in one thread, which is the bottleneck of a full load; split by
+    ``ctid`` ranges (PostgreSQL's TID range scan: each connection reads only its blocks) and read concurrently,
+    the parse spreads over threads. The helpers import ``conn``'s exported snapshot (``pg_export_snapshot`` +
+    ``SET TRANSACTION SNAPSHOT``), so together they see exactly the rows ``conn`` sees: the ranges are
+    ``[0, b1), [b1, b2), ... [bn, end)`` with the last one open, so every tuple falls in exactly one of them.
+
+    Args:
+        conn: ADBC connection inside :func:`open_snapshot` (with its ``uri``).
+        snap: The snapshot.
+        table: Source table.
+        sql_for: Builds the query for a predicate.
+        where: The read's predicate.
+        streams: Number of ranges (default :data:`PARALLEL_STREAMS`).
+        min_bytes: Split only heaps at least this large (default :data:`PARALLEL_MIN_BYTES`).
+
+    Returns:
+        ``(sql for conn, [(helper connection, sql), ...])``; no helpers when the table is small, the snapshot has
+        no URI or only one stream is asked for. The helpers are closed by :func:`stream_query`.
+    """
+    n = PARALLEL_STREAMS if streams is None else streams
+    floor = PARALLEL_MIN_BYTES if min_bytes is None else min_bytes
+    if snap.uri is None or n < 2:
+        return sql_for(where), []
+    row = read_query(
+        conn,
+        f"select pg_relation_size('{table.qualified}'::regclass)::int8 as bytes, "
+        "current_setting('block_size')::int8 as block, pg_export_snapshot() as snapshot",
+    ).to_pylist()[0]
+    pages = int(row["bytes"] or 0) // int(row["block"])
+    if int(row["bytes"] or 0) < floor or pages < n:
+        return sql_for(where), []
+    bounds = [pages * i // n for i in range(1, n)]
+    preds = [f"ctid < '({bounds[0]},0)'::tid"]
+    preds += [
+        f"ctid >= '({lo},0)'::tid and ctid < '({hi},0)'::tid"
+        for lo, hi in zip(bounds, bounds[1:], strict=False)
+    ]
+    preds.append(f"ctid >= '({bounds[-1]},0)'::tid")
+    helpers: list[tuple[object, str]] = []
+    try:
+        for pred in preds[1:]:
+            helper = connect(snap.uri)
+            helpers.append((helper, sql_for(f"({where}) and {pred}")))
+            _execute(helper, "begin isolation level repeatable read read only")
+            _execute(helper, f"set transaction snapshot '{row['snapshot']}'")
+    except BaseException:
+        for helper, _ in helpers:
+            helper.close()
+        raise
+    return sql_for(f"({where}) and {preds[0]}"), helpers
 
 
 def _unscaled_to_decimal(col: pa.Array, typ: pa.Decimal128Type) -> pa.Array:
@@ -299,35 +375,129 @@ def stream_query(
     sql: str,
     schema: pa.Schema,
     finish: Callable[[pa.RecordBatch], list[pa.Array]],
+    *,
+    parallel: list[tuple[object, str]] | None = None,
+    prefetch: int | None = None,
 ) -> pa.RecordBatchReader:
     """Stream the result of ``sql`` as record batches of ``schema``, each built by ``finish``.
 
-    The reader must be fully consumed (or closed) before the connection runs another query.
+    Extraction runs in its own thread(s), ``prefetch`` batches ahead of the consumer: ADBC, Arrow compute and the
+    Delta writer all release the GIL, so PostgreSQL keeps sending while the writer encodes parquet instead of
+    the two taking turns. Memory stays bounded by ``prefetch`` batches per stream. The reader must be fully
+    consumed (or closed) before the connection runs another query.
 
     Args:
         conn: ADBC connection.
         sql: Query text.
         schema: Schema of the produced batches.
-        finish: Turns one ADBC batch into the arrays of ``schema`` (typing, ingest columns).
+        finish: Turns one ADBC batch into the arrays of ``schema`` (typing, ingest columns). May be called from
+            several threads at once when ``parallel`` is given.
+        parallel: More ``(connection, query)`` pairs streamed concurrently into the same reader (helper
+            connections on the same snapshot, see :func:`parallel_sources`); the batches interleave. These
+            connections are closed when the stream ends.
+        prefetch: Batches buffered ahead per stream (default :data:`PREFETCH`; 0: no thread, pull on demand).
 
     Returns:
         A streaming reader; memory stays at a few batches whatever the result size.
     """
+    depth = PREFETCH if prefetch is None else prefetch
+    # Every query is started here, in the caller's thread, so an SQL error raises now rather than mid-write.
+    sources = []
+    try:
+        for i, (c, q) in enumerate([(conn, sql), *(parallel or [])]):
+            sources.append((*_start(c, q), c if i else None))
+    except BaseException:
+        for cur, _, helper in sources:
+            cur.close()
+            if helper is not None:
+                helper.close()
+        for helper, _ in (parallel or [])[max(len(sources) - 1, 0) :]:
+            helper.close()
+        raise
+    if depth <= 0 and len(sources) == 1:
+        cur, reader, _ = sources[0]
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            try:
+                for batch in reader:
+                    if batch.num_rows:
+                        yield pa.RecordBatch.from_arrays(finish(batch), schema=schema)
+            finally:
+                cur.close()
+
+        return pa.RecordBatchReader.from_batches(schema, batches())
+    return pa.RecordBatchReader.from_batches(schema, _threaded(sources, schema, finish, max(depth, 1)))
+
+
+#: Batches (~16 MB each) each extraction thread may run ahead of the writer.
+PREFETCH = 2
+_DONE = object()
+
+
+def _start(conn, sql: str):  # noqa: ANN001, ANN202
     cur = conn.cursor()
     if BATCH_SIZE_HINT is not None:
         cur.adbc_statement.set_options(**{"adbc.postgresql.batch_size_hint_bytes": str(BATCH_SIZE_HINT)})
-    cur.execute(sql)
-    reader = cur.fetch_record_batch()
+    try:
+        cur.execute(sql)
+        return cur, cur.fetch_record_batch()
+    except BaseException:
+        cur.close()
+        raise
 
-    def batches() -> Iterator[pa.RecordBatch]:
+
+def _threaded(
+    sources: list, schema: pa.Schema, finish: Callable[[pa.RecordBatch], list[pa.Array]], depth: int
+) -> Iterator[pa.RecordBatch]:
+    """Batches of every source, each read and finished in its own thread through one bounded queue."""
+    out: queue.Queue = queue.Queue(maxsize=depth * len(sources))
+    stop = threading.Event()
+
+    def produce(cur, reader, helper) -> None:  # noqa: ANN001
         try:
             for batch in reader:
+                if stop.is_set():
+                    break
                 if batch.num_rows:
-                    yield pa.RecordBatch.from_arrays(finish(batch), schema=schema)
+                    item = pa.RecordBatch.from_arrays(finish(batch), schema=schema)
+                    while not stop.is_set():
+                        try:
+                            out.put(item, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+        except BaseException as exc:  # handed to the consumer, which raises it
+            out.put(exc)
         finally:
             cur.close()
+            if helper is not None:
+                helper.close()  # its transaction ends with it
+            out.put(_DONE)
 
-    return pa.RecordBatchReader.from_batches(schema, batches())
+    threads = [threading.Thread(target=produce, args=s, daemon=True) for s in sources]
+    for t in threads:
+        t.start()
+    running = len(threads)
+    try:
+        while running:
+            item = out.get()
+            if item is _DONE:
+                running -= 1
+            elif isinstance(item, BaseException):
+                raise item
+            else:
+                yield item
+    finally:
+        # Consumer gone (done, failed or closed early): stop the producers and wait for them, so no thread still
+        # uses a connection the caller is about to reuse.
+        stop.set()
+        while any(t.is_alive() for t in threads):
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+        for t in threads:
+            t.join()
 
 
 def select_sql(table: SourceTable, columns: list[Column], where: str) -> str:

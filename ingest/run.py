@@ -175,10 +175,18 @@ def _schema(table: SourceTable, columns: list[extract.Column]) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _stream(conn, table, columns, where, now, watermark) -> pa.RecordBatchReader:  # noqa: ANN001
-    sql = extract.select_sql(table, columns, where)
+def _stream(conn, table, columns, where, now, watermark, snap=None) -> pa.RecordBatchReader:  # noqa: ANN001
+    """The row stream of ``where``; given the snapshot, a large table's read is split over helper connections."""
     stamp = _Stamp(table, columns, now, watermark)
-    return extract.stream_query(conn, sql, _schema(table, columns), stamp)
+
+    def sql_for(predicate: str) -> str:
+        return extract.select_sql(table, columns, predicate)
+
+    if snap is None:
+        sql, parallel = sql_for(where), []
+    else:
+        sql, parallel = extract.parallel_sources(conn, snap, table, sql_for, where)
+    return extract.stream_query(conn, sql, _schema(table, columns), stamp, parallel=parallel)
 
 
 def _xmin_full(h: int) -> str:
@@ -210,7 +218,8 @@ def _ingest_append(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wat
         )
     new = Watermark(xid=snap.xmin, max_id=max_id)
     schema = _schema(table, columns)
-    reader = _peek(_stream(conn, table, columns, where, now, new))
+    # A first load reads the whole table: split it over connections (an incremental window is small).
+    reader = _peek(_stream(conn, table, columns, where, now, new, snap if dt_ is None else None))
     if reader is None:
         return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
@@ -232,7 +241,7 @@ def _ingest_mutable(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wa
     ranges = _key_ranges(conn, table, where, deletes_where) if dt_ is not None else []
     file_size = _merge_file_size(conn, table)
     # Every other query of this run is above: the connection is busy until the row stream is consumed.
-    rows = _peek(_stream(conn, table, columns, where, now, new))
+    rows = _peek(_stream(conn, table, columns, where, now, new, snap if dt_ is None else None))
     if rows is None and (dt_ is None or len(deleted) == 0):
         return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
@@ -424,7 +433,7 @@ def ingest_table(
         dt_ = open_table(target)
         wm = read_watermark(dt_) or Watermark()
         now = dt.datetime.now(dt.UTC)
-        with extract.open_snapshot(conn) as snap:
+        with extract.open_snapshot(conn, uri) as snap:
             columns = extract.live_columns(conn, table)
             if not columns:
                 raise NotFoundError(
