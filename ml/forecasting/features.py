@@ -16,7 +16,7 @@ model serves series selling 0.1 and 500 units a day alike.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import polars as pl
@@ -31,6 +31,7 @@ __all__ = [
     "build_inference_features",
     "build_training_frame",
     "inference_rows_from_state",
+    "mask_unknown_covariates",
     "prepare_history",
     "series_state",
     "training_frame_from_state",
@@ -140,6 +141,26 @@ def prepare_history(df: pl.DataFrame, end: dt.date | None = None) -> pl.DataFram
         )
     )
     return out
+
+
+_FUTURE_COVARIATES: tuple[str, ...] = ("unit_price", "is_promo", "is_holiday")
+
+
+def mask_unknown_covariates(frame: pl.DataFrame, known: Sequence[str]) -> pl.DataFrame:
+    """Null the target-date covariates that are not known in advance.
+
+    A null ``unit_price`` reads as the regular price (``t_price_ratio`` 1) and a null ``is_promo`` or
+    ``is_holiday`` as false, so a masked covariate carries no information about the target date.
+
+    Args:
+        frame: Rows with item, warehouse, date and any of unit_price, is_promo, is_holiday.
+        known: The covariates to keep (see ``ForecastConfig.known_covariates``).
+
+    Returns:
+        ``frame`` with the other covariates set to null (same columns and dtypes).
+    """
+    drop = [c for c in _FUTURE_COVARIATES if c in frame.columns and c not in known]
+    return frame.with_columns(pl.lit(None, dtype=frame.schema[c]).alias(c) for c in drop) if drop else frame
 
 
 def _masked_rolling_mean(col: str, window: int) -> tuple[pl.Expr, pl.Expr]:
@@ -287,6 +308,7 @@ def build_training_frame(
     max_rows: int | None = None,
     seed: int = 0,
     origin_state: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    known_covariates: Sequence[str] = _FUTURE_COVARIATES,
 ) -> pl.DataFrame:
     """Build (origin, horizon) training rows with normalised targets.
 
@@ -302,6 +324,8 @@ def build_training_frame(
         max_rows: Optional cap on rows, sampled uniformly with ``seed``.
         seed: Sampling seed.
         origin_state: Optional fetcher of the origin state (see :func:`training_frame_from_state`).
+        known_covariates: Target-date covariates known in advance; the others are masked
+            (:func:`mask_unknown_covariates`).
 
     Returns:
         Frame with item, warehouse, origin_date, target_date, scale, the
@@ -319,6 +343,7 @@ def build_training_frame(
         max_rows=max_rows,
         seed=seed,
         origin_state=origin_state,
+        known_covariates=known_covariates,
     )
 
 
@@ -377,6 +402,7 @@ def training_frame_from_state(
     max_rows: int | None = None,
     seed: int = 0,
     origin_state: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    known_covariates: Sequence[str] = _FUTURE_COVARIATES,
 ) -> pl.DataFrame:
     """Training rows from a prepared history and its state (see :func:`build_training_frame`).
 
@@ -392,6 +418,8 @@ def training_frame_from_state(
             origin_date) rows of the sampled origins it returns those keys plus the
             :func:`series_state` columns (e.g. point-in-time from the feature store, see
             :func:`ml.feature_store.origin_state_pit`); defaults to looking them up in ``state``.
+        known_covariates: Target-date covariates known in advance; the others are masked
+            (:func:`mask_unknown_covariates`).
 
     Returns:
         The frame :func:`build_training_frame` returns.
@@ -411,7 +439,9 @@ def training_frame_from_state(
         # Same columns and dtypes as the in-process state, whatever the fetcher's frame library did to them.
         source = fetched.select([pl.col(c).cast(t) for c, t in source.schema.items()])
     rows = keys.join(source, on=[*KEYS, "origin_date"], how="left")
-    exog = prepared.select(*KEYS, "date", "unit_price", "is_promo", "is_holiday")
+    exog = mask_unknown_covariates(
+        prepared.select(*KEYS, "date", "unit_price", "is_promo", "is_holiday"), known_covariates
+    )
     out = _target_features(rows, exog)
     return out.with_columns((pl.col("quantity") / pl.col("scale")).alias("target")).select(
         *KEYS, "origin_date", "target_date", "scale", *FEATURE_COLUMNS, "quantity", "target"

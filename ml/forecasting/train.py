@@ -40,6 +40,7 @@ from ml.forecasting.features import (
     KEYS,
     build_inference_features,
     build_training_frame,
+    mask_unknown_covariates,
 )
 
 __all__ = ["ForecastModel", "train_model"]
@@ -116,12 +117,15 @@ class ForecastModel:
 
         Args:
             history: Demand rows (``fct_demand_daily`` columns).
-            future: Optional known-in-advance covariates (see ``build_inference_features``).
+            future: Optional known-in-advance covariates (see ``build_inference_features``); those not in
+                ``config.known_covariates`` are ignored, as they were in training.
             horizon: Days ahead; defaults to the training horizon.
 
         Returns:
             Frame with item, warehouse, date, horizon, p10, p50, p90.
         """
+        if future is not None:
+            future = mask_unknown_covariates(future, self.config.known_covariates)
         feats = build_inference_features(history, horizon=horizon or self.config.horizon, future=future)
         return self.predict(feats)
 
@@ -198,6 +202,7 @@ def train_model(
         max_rows=config.max_train_rows,
         seed=config.seed,
         origin_state=origin_state,
+        known_covariates=config.known_covariates,
     )
     if frame.height == 0:
         raise ValueError("no training rows: history too short for min_history and horizon")
