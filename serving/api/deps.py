@@ -2,6 +2,10 @@
 
 Authentication runs first (401), then the per-key rate limit (429), then the scope check (403). The key lookup is
 served from memory when cached, so the hot path never blocks the event loop.
+
+Every dependency here is ``async def`` although none awaits: FastAPI runs a plain ``def`` dependency in the thread
+pool, and these only read attributes, so each would cost a thread hop per request (profiled: the accessors' hops
+were most of an uncached forecast's time in the app). Anything blocking stays behind ``run_in_threadpool``.
 """
 
 from __future__ import annotations
@@ -48,7 +52,7 @@ _bearer = HTTPBearer(
 )
 
 
-def get_state(request: Request) -> ServingState:
+async def get_state(request: Request) -> ServingState:
     """The app's :class:`ServingState`.
 
     Args:
@@ -63,7 +67,7 @@ def get_state(request: Request) -> ServingState:
 StateDep = Annotated[ServingState, Depends(get_state)]
 
 
-def get_key_store(state: StateDep) -> KeyStore:
+async def get_key_store(state: StateDep) -> KeyStore:
     """The key store.
 
     Args:
@@ -75,7 +79,7 @@ def get_key_store(state: StateDep) -> KeyStore:
     return state.key_store
 
 
-def get_rate_limiter(state: StateDep) -> RateLimiter:
+async def get_rate_limiter(state: StateDep) -> RateLimiter:
     """The per-key rate limiter.
 
     Args:
@@ -155,7 +159,7 @@ InferenceRead = Annotated[Principal, require_scope("inference:read")]
 PlansRead = Annotated[Principal, require_scope("plans:read")]
 
 
-def get_db(state: StateDep) -> Database:
+async def get_db(state: StateDep) -> Database:
     """The OLTP database handle.
 
     Args:
@@ -170,7 +174,7 @@ def get_db(state: StateDep) -> Database:
 DbDep = Annotated[Database, Depends(get_db)]
 
 
-def get_forecast_model(state: StateDep) -> ModelHolder:
+async def get_forecast_model(state: StateDep) -> ModelHolder:
     """Holder of the served demand model.
 
     Args:
@@ -182,7 +186,7 @@ def get_forecast_model(state: StateDep) -> ModelHolder:
     return state.models.holder(FORECAST_MODEL)
 
 
-def get_eta_model(state: StateDep) -> ModelHolder:
+async def get_eta_model(state: StateDep) -> ModelHolder:
     """Holder of the served ETA model.
 
     Args:
@@ -198,7 +202,7 @@ ForecastModelDep = Annotated[ModelHolder, Depends(get_forecast_model)]
 EtaModelDep = Annotated[ModelHolder, Depends(get_eta_model)]
 
 
-def get_feature_source(state: StateDep) -> FeatureSource:
+async def get_feature_source(state: StateDep) -> FeatureSource:
     """The forecast feature source.
 
     Args:
@@ -218,7 +222,7 @@ def get_feature_source(state: StateDep) -> FeatureSource:
 FeaturesDep = Annotated[FeatureSource, Depends(get_feature_source)]
 
 
-def get_plans(state: StateDep) -> PlanStore:
+async def get_plans(state: StateDep) -> PlanStore:
     """The plan files.
 
     Args:
