@@ -15,6 +15,11 @@ rebuilds whole UTC days of one table from PostgreSQL instead:
    (``write_deltalake(mode="overwrite", predicate=...)``, deltalake's replaceWhere) that re-stamps ``H``. Other
    days keep their rows (the monthly files the days live in are rewritten with them unchanged).
 
+Replaced rows carry the backfill's time in ``_ingested_at``: the incremental dbt models select what bronze received
+since their last run by that column, so their next run recomputes the repaired days like any new data. (Rows
+removed from bronze because the source never had them, e.g. duplicates, leave an incremental mart only with a full
+refresh.)
+
 Re-running it changes nothing: the repaired days now match and no commit is written. The commit is made against
 the table version the comparison read, so an incremental ingest committing in between fails the backfill with a
 :class:`~stockyard.errors.ConflictError` (after a few retries) instead of losing its rows.
