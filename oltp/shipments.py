@@ -376,7 +376,7 @@ def ship(
     for r, n in takes:
         if r.item_id not in controlled and r.item not in scanned:
             continue
-        i, wanted = scanned.get(r.item, (None, None))
+        line_no, wanted = scanned.get(r.item, (None, None))
         chosen = select_serials(
             session,
             item_id=r.item_id,
@@ -386,13 +386,14 @@ def ship(
             lot_id=r.lot_id,
             quantity=n,
             wanted=wanted,
-            field=f"lines[{i}].serials" if i is not None else "serials",
+            field=f"lines[{line_no}].serials" if line_no is not None else "serials",
         )
         shipped_serials += [(r.item_id, x) for x in chosen]
         serials_of.setdefault(r.item, []).extend(chosen)
         if wanted is not None:
+            assert line_no is not None  # a scanned entry always carries its line index
             # Units scanned for one picked location are not offered again for the next.
-            scanned[r.item] = (i, [x for x in wanted if x not in chosen])
+            scanned[r.item] = (line_no, [x for x in wanted if x not in chosen])
     for code, (i, rest) in scanned.items():
         if rest and code in serials_of:
             raise ValidationError(

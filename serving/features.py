@@ -132,7 +132,11 @@ class HistoryFeatureSource:
                 )
             if version == self._version:
                 return
-            history = self._frame if self._frame is not None else pl.read_parquet(self.path)
+            if self._frame is not None:
+                history = self._frame
+            else:
+                assert self.path is not None  # __init__ requires a path when there is no frame
+                history = pl.read_parquet(self.path)
             if history.height == 0:
                 raise FeaturesUnavailableError("demand history is empty")
             history = history.with_columns(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -40,7 +41,7 @@ def split_by_ship_date(shipments: pl.DataFrame, test_days: int = 30) -> tuple[pl
     Returns:
         ``(train, test)``; ``test`` keeps only delivered shipments.
     """
-    cutoff = shipments["ship_date"].max() - dt.timedelta(days=test_days)
+    cutoff = cast(dt.date, shipments["ship_date"].max()) - dt.timedelta(days=test_days)
     train = shipments.filter(pl.col("ship_date") <= cutoff)
     test = shipments.filter((pl.col("ship_date") > cutoff) & pl.col("actual_transit_days").is_not_null())
     return train, test

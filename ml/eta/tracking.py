@@ -20,6 +20,7 @@ import pandas as pd
 import polars as pl
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PyFuncModel, PythonModel
 
 from ml.eta.features import build_eta_features
 from ml.eta.train import EtaModel
@@ -33,7 +34,7 @@ MODEL_NAME = "shipment_eta"
 _ARTIFACT_KEY = "eta_model"
 
 
-class EtaPyfunc(mlflow.pyfunc.PythonModel):
+class EtaPyfunc(PythonModel):
     """Pyfunc wrapper: ETA feature rows in, transit-day quantiles out."""
 
     def load_context(self, context: Any) -> None:
@@ -161,7 +162,7 @@ def promote_if_better(
     )
 
 
-def load_eta_model(alias: str = "champion", model_name: str = MODEL_NAME) -> mlflow.pyfunc.PyFuncModel:
+def load_eta_model(alias: str = "champion", model_name: str = MODEL_NAME) -> PyFuncModel:
     """Load ``models:/shipment_eta@<alias>``.
 
     Args:

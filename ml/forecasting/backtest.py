@@ -13,6 +13,7 @@ import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -67,7 +68,7 @@ def seasonal_naive_forecast(history: pl.DataFrame, future: pl.DataFrame, horizon
         item, warehouse, date, horizon, p10, p50, p90.
     """
     prepared = prepare_history(history)
-    origin = prepared["date"].max()
+    origin = cast(dt.date, prepared["date"].max())
     y = pl.col("y")
     level = prepared.with_columns(
         pl.coalesce(*[y.shift(7 * k).over(KEYS) for k in range(4)]).alias("_sn"),
@@ -117,7 +118,7 @@ def moving_average_forecast(
         item, warehouse, date, horizon, p10, p50, p90.
     """
     prepared = prepare_history(history)
-    origin = prepared["date"].max()
+    origin = cast(dt.date, prepared["date"].max())
     stats = (
         prepared.filter(pl.col("date") > origin - dt.timedelta(days=window))
         .group_by(KEYS)
@@ -289,7 +290,7 @@ def backtest(
     chosen: dict[str, Forecaster] = dict(forecasters or {"lightgbm": lightgbm_forecaster(config)})
     for name, fn in BASELINES.items():
         chosen.setdefault(name, fn)
-    cutoffs = rolling_origin_cutoffs(df["date"].max(), n_folds, horizon, step)
+    cutoffs = rolling_origin_cutoffs(cast(dt.date, df["date"].max()), n_folds, horizon, step)
     frames: list[pl.DataFrame] = []
     scale_frames: list[pl.DataFrame] = []
     seconds = dict.fromkeys(chosen, 0.0)

@@ -23,10 +23,11 @@ test proves the two agree. Switch to Feast retrieval when the offline store is o
 
 from __future__ import annotations
 
+import datetime as dt
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import matplotlib.pyplot as plt
 import polars as pl
@@ -107,7 +108,7 @@ def feasible_folds(demand: pl.DataFrame, config: ForecastConfig, n_folds: int) -
         raise ValidationError(
             "no demand history to forecast from (fct_demand_daily is empty)", field="demand"
         )
-    days = (demand["date"].max() - demand["date"].min()).days + 1  # type: ignore[operator]
+    days = (cast(dt.date, demand["date"].max()) - cast(dt.date, demand["date"].min())).days + 1
     possible = (days - config.min_history) // config.horizon
     if possible < 1:
         raise ValidationError(

@@ -10,14 +10,22 @@ demand is returned separately so that models can be scored against the noise flo
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import numpy as np
 import polars as pl
 
 __all__ = ["CATEGORIES", "HOLIDAYS", "generate_demand", "holiday_flags"]
 
+
+class _Category(TypedDict):
+    weekly: tuple[float, ...]
+    year: tuple[float, int]
+    elasticity: float
+
+
 # Weekly multipliers (Mon..Sun) and yearly (amplitude, peak day-of-year) per category.
-CATEGORIES: dict[str, dict[str, object]] = {
+CATEGORIES: dict[str, _Category] = {
     "grocery": {"weekly": (0.85, 0.8, 0.85, 0.95, 1.15, 1.45, 0.95), "year": (0.10, 355), "elasticity": 2.0},
     "apparel": {"weekly": (0.7, 0.7, 0.8, 0.9, 1.2, 1.6, 1.1), "year": (0.35, 340), "elasticity": 3.0},
     "garden": {"weekly": (0.8, 0.8, 0.85, 0.9, 1.1, 1.5, 1.05), "year": (0.60, 170), "elasticity": 2.5},

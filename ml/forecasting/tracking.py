@@ -33,6 +33,7 @@ import pandas as pd
 import polars as pl
 from mlflow import MlflowClient
 from mlflow.models import infer_signature
+from mlflow.pyfunc import PyFuncModel, PythonModel
 
 from ml.forecasting.backtest import BacktestResult
 from ml.forecasting.features import build_inference_features
@@ -59,7 +60,7 @@ MODEL_NAME = "demand_forecast"
 _ARTIFACT_KEY = "forecast_model"
 
 
-class DemandForecastPyfunc(mlflow.pyfunc.PythonModel):
+class DemandForecastPyfunc(PythonModel):
     """Pyfunc wrapper: feature rows in, P10/P50/P90 out (see the module docstring)."""
 
     def load_context(self, context: Any) -> None:
@@ -262,7 +263,7 @@ def use_tracking_uri(uri: str) -> None:
     mlflow.set_registry_uri(uri)
 
 
-def load_forecast_model(alias: str = "champion", model_name: str = MODEL_NAME) -> mlflow.pyfunc.PyFuncModel:
+def load_forecast_model(alias: str = "champion", model_name: str = MODEL_NAME) -> PyFuncModel:
     """Load a registered demand model by alias (``models:/demand_forecast@champion``).
 
     Args:

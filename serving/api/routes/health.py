@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
@@ -36,7 +38,9 @@ async def healthz(state: StateDep, db: DbDep) -> HealthOut:
         "slotting": state.plans.slotting.status(),
         "replenishment": state.plans.replenishment.status(),
     }
-    overall = "ok" if all(d.get("status") == "ok" for d in deps.values()) else "degraded"
+    overall: Literal["ok", "degraded"] = (
+        "ok" if all(d.get("status") == "ok" for d in deps.values()) else "degraded"
+    )
     return HealthOut(status=overall, dependencies=deps)
 
 
