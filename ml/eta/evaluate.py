@@ -130,4 +130,4 @@ def evaluate_eta(
             scored.partition_by(col, as_dict=True).items(), key=lambda kv: str(kv[0])
         ):
             rows.append({"segment": col, "key": str(value), **_metrics(part, truth is not None)})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)  # a metric may be None in the first rows

@@ -202,4 +202,4 @@ def evaluate_forecasts(
                 continue
             for (value,), seg in sorted(part.partition_by(col, as_dict=True).items(), key=lambda kv: kv[0]):
                 rows.append({**base, "segment": col, "key": str(value), **_metrics(seg, truth is not None)})
-    return pl.DataFrame(rows)
+    return pl.DataFrame(rows, infer_schema_length=None)  # a metric may be None in the first rows

@@ -305,7 +305,9 @@ def plan_replenishment(
     rows = df.to_dicts()
     transfers = _rebalance(rows, cfg)
     _purchase(rows, cfg)
-    plan = pl.DataFrame(rows).select(
+    # Every row decides the column types: arrival_date stays None until the first row that orders, which may be
+    # past polars' default inference window of 100 rows.
+    plan = pl.DataFrame(rows, infer_schema_length=None).select(
         "item",
         "warehouse",
         "supplier",

@@ -139,7 +139,7 @@ def replenishment_plan(
         pl.lit(str(forecast["model_version"][0]) if "model_version" in forecast.columns else None)
         .cast(pl.Utf8)
         .alias("model_version"),
-        pl.lit(context.run_id).alias("run_id"),
+        pl.lit(context.run.run_id).alias("run_id"),
     )
     violations = replenishment_violations(plan, result.supplier_load)
     if violations.height:
@@ -270,7 +270,7 @@ def sop_plan(
     violations = sop_violations(base.utilisation)
     if violations.height:
         raise _refuse("S&OP plan", violations)
-    plan = base.plan.with_columns(pl.lit(context.run_id).alias("run_id"))
+    plan = base.plan.with_columns(pl.lit(context.run.run_id).alias("run_id"))
     path = write_gold(settings, "mart_sop_plan", plan)
     write_gold(settings, "mart_sop_utilisation", base.utilisation)
     comparison = outcome.comparison
@@ -366,7 +366,7 @@ def slotting_plan(
             "saving_vs_abc_pct": s["saving_vs_abc_pct"], "solve_time_s": s["solve_time_s"],
         })  # fmt: skip
     plan = pl.concat(moves, how="vertical_relaxed") if moves else pl.DataFrame()
-    plan = plan.with_columns(pl.lit(context.run_id).alias("run_id")) if plan.height else plan
+    plan = plan.with_columns(pl.lit(context.run.run_id).alias("run_id")) if plan.height else plan
     path = write_gold(settings, "fct_slotting_plan", plan)
     summary = pl.DataFrame(summaries)
     totals = (
@@ -503,7 +503,7 @@ def route_plan(
         )
     )
     plan = plan.with_columns(
-        pl.lit(_operating_day(settings)).alias("plan_date"), pl.lit(context.run_id).alias("run_id")
+        pl.lit(_operating_day(settings)).alias("plan_date"), pl.lit(context.run.run_id).alias("run_id")
     )
     infeasible = [s["warehouse"] for s in summary if not s["feasible"]]
     if infeasible:
@@ -559,7 +559,7 @@ def load_plan(
         schema={"order_id": pl.Utf8, "truck": pl.Int64, "weight": pl.Float64, "volume": pl.Float64,
                 "customer": pl.Utf8, "warehouse": pl.Utf8}
     )  # fmt: skip
-    plan = plan.with_columns(pl.lit(context.run_id).alias("run_id"))
+    plan = plan.with_columns(pl.lit(context.run.run_id).alias("run_id"))
     truck_table = pl.concat(trucks, how="vertical_relaxed") if trucks else pl.DataFrame()
     over = (
         truck_table.filter(
@@ -634,7 +634,7 @@ def dock_schedule(
             (pl.lit(start) + pl.duration(minutes=pl.col("start"))).alias("starts_at"),
             (pl.lit(start) + pl.duration(minutes=pl.col("end"))).alias("ends_at"),
             pl.lit(plan_date).alias("plan_date"),
-            pl.lit(context.run_id).alias("run_id"),
+            pl.lit(context.run.run_id).alias("run_id"),
         )
     path = write_gold(settings, "fct_dock_schedule", schedule)
     return dg.MaterializeResult(

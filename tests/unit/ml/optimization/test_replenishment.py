@@ -196,3 +196,19 @@ def test_orders_and_transfers_never_break_rules(specs, stock2, capacity):
             assert r["inventory_position"] - r["transfer_out"] >= r["order_up_to"] - 1e-6
     assert plan["transfer_in"].sum() == pytest.approx(plan["transfer_out"].sum())
     assert res.transfers["quantity"].sum() == pytest.approx(plan["transfer_in"].sum())
+
+
+def test_first_order_past_the_hundredth_row_keeps_its_arrival_date():
+    # 150 well-stocked item x warehouse rows sort before the one that orders: the plan's column types must come
+    # from every row (a first `make run` failed building the plan when the first order came late in the frame).
+    items = [f"A{i:03d}" for i in range(150)] + ["Z"]
+    fc = pl.DataFrame([r for it in items for r in _forecast(it, "W1", 1.0, 0.1, days=10)])
+    inv = pl.DataFrame({"item": items, "warehouse": ["W1"] * len(items), "available": [500.0] * 150 + [0.0]})
+    master = pl.DataFrame({"item": items, "supplier": ["S"] * len(items), "unit_cost": [1.0] * len(items)})
+    sup = pl.DataFrame({"supplier": ["S"], "lead_time_days": [3]})
+    plan = plan_replenishment(fc, inv, master, sup).plan
+    assert plan.schema["arrival_date"] == pl.Date
+    ordered = plan.filter(pl.col("order_qty") > 0)
+    assert ordered["item"].to_list() == ["Z"]
+    assert ordered["arrival_date"].to_list() == [D0 + timedelta(days=3)]
+    assert plan.filter(pl.col("item") != "Z")["arrival_date"].null_count() == 150
