@@ -64,6 +64,10 @@ fmt: install
 
 bench: install  ## All benchmarks; reports land in benchmarks/results/.
 	$(UV) sync --frozen --all-groups
+	@# The peers' load generator (wrk) and pgbench are Debian packages, not Python ones: install them when missing.
+	@command -v wrk >/dev/null && command -v pgbench >/dev/null || \
+		{ [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk postgresql-client; } || \
+		echo "warning: install wrk and pgbench (apt-get install wrk postgresql-client) for the serving and OLTP peers"
 	@for b in benchmarks/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 ui: install  ## The Dagster UI for this project.
