@@ -12,3 +12,19 @@ item_warehouse_daily_state_source = FileSource(
     timestamp_field="event_timestamp",
     description="State of each item x warehouse demand series at the end of each day (ml.forecasting.features).",
 )
+
+lane_daily_stats_source = FileSource(
+    name="lane_daily_stats",
+    path=f"{GOLD}/features/lane_daily_stats.parquet",
+    timestamp_field="event_timestamp",
+    description="Delivery statistics of each lane over the 28 days up to each day, known when the day closes "
+    "(ml.eta.lane_stats from gold fct_shipments).",
+)
+
+carrier_daily_stats_source = FileSource(
+    name="carrier_daily_stats",
+    path=f"{GOLD}/features/carrier_daily_stats.parquet",
+    timestamp_field="event_timestamp",
+    description="Delivery statistics of each carrier over the 28 days up to each day, known when the day closes "
+    "(ml.eta.lane_stats from gold fct_shipments).",
+)

@@ -8,9 +8,12 @@ SQLite online store live under ``STOCKYARD_HOME/feast`` and the offline sources 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,12 +28,21 @@ if TYPE_CHECKING:
 __all__ = [
     "DEMAND_STATE_VIEW",
     "DEMAND_SERVICE",
+    "ETA_SERVICE",
+    "ETA_STATS_VIEWS",
     "demand_state_frame",
     "feast_env",
     "feature_store",
     "apply_repo",
     "write_demand_state",
     "materialize",
+    "materialize_eta_stats",
+    "eta_stats_frames",
+    "write_eta_stats",
+    "historical_eta_stats",
+    "shipment_stats_pit",
+    "online_eta_stats",
+    "eta_store_status",
     "historical_demand_state",
     "online_demand_state",
     "origin_state_pit",
@@ -42,6 +54,12 @@ DEMAND_STATE_VIEW = "item_warehouse_91d_stats"
 DEMAND_SERVICE = "demand_forecast_v1"
 DEMAND_STATE_FILE = Path("features") / "item_warehouse_daily_state.parquet"
 _STRING_FEATURES = frozenset({"category", "abc_class"})
+LANE_STATS_VIEW = "lane_28d_stats"
+CARRIER_STATS_VIEW = "carrier_28d_stats"
+ETA_STATS_VIEWS = (LANE_STATS_VIEW, CARRIER_STATS_VIEW)
+ETA_SERVICE = "eta_v1"
+LANE_STATS_FILE = Path("features") / "lane_daily_stats.parquet"
+CARRIER_STATS_FILE = Path("features") / "carrier_daily_stats.parquet"
 
 
 class FeatureStoreError(StockyardError):
@@ -92,6 +110,22 @@ def _yaml(settings: Settings) -> Path:
     return settings.feast_repo / name
 
 
+@contextmanager
+def _registry_lock(settings: Settings) -> Iterator[None]:
+    """Serialise registry writes (apply, materialise) of one home across processes.
+
+    The file registry is rewritten whole by each writer; two assets applying or materialising at once (Dagster's
+    multiprocess executor) would otherwise lose one another's materialisation intervals.
+    """
+    (settings.home / "feast").mkdir(parents=True, exist_ok=True)
+    with (settings.home / "feast" / "registry.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def feature_store(settings: Settings | None = None) -> FeatureStore:
     """A ``FeatureStore`` for this home (sets the placeholder variables in this process first)."""
     from feast import FeatureStore
@@ -115,14 +149,15 @@ def apply_repo(settings: Settings | None = None) -> str:
     (settings.home / "feast").mkdir(parents=True, exist_ok=True)
     feast_bin = Path(sys.executable).with_name("feast")
     cmd = [str(feast_bin), "-f", str(_yaml(settings)), "apply"]
-    result = subprocess.run(
-        cmd,
-        cwd=settings.feast_repo,
-        env=os.environ | feast_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    with _registry_lock(settings):
+        result = subprocess.run(
+            cmd,
+            cwd=settings.feast_repo,
+            env=os.environ | feast_env(settings),
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
     if result.returncode != 0:
         raise FeatureStoreError(f"feast apply failed: {(result.stderr or result.stdout).strip()[-2000:]}")
     return result.stdout
@@ -155,12 +190,76 @@ def write_demand_state(demand: pl.DataFrame, settings: Settings | None = None) -
     return path
 
 
-def materialize(settings: Settings | None = None, end: dt.datetime | None = None) -> None:
-    """Load the latest feature values up to ``end`` (default: now) into the online store."""
-    store = feature_store(settings)
+def materialize(
+    settings: Settings | None = None,
+    end: dt.datetime | None = None,
+    *,
+    views: Sequence[str] = (DEMAND_STATE_VIEW,),
+) -> None:
+    """Load the latest feature values up to ``end`` (default: now) into the online store.
+
+    Args:
+        settings: Settings of the home.
+        end: Latest event timestamp loaded (default: now).
+        views: Feature views to load (default: the demand state).
+    """
+    settings = settings or get_settings()
     end = end or dt.datetime.now(dt.UTC)
-    store.materialize(
-        start_date=end - dt.timedelta(days=3650), end_date=end, feature_views=[DEMAND_STATE_VIEW]
+    with _registry_lock(settings):
+        # Opened under the lock so the registry it rewrites is the latest one.
+        store = feature_store(settings)
+        store.materialize(start_date=end - dt.timedelta(days=3650), end_date=end, feature_views=list(views))
+
+
+def materialize_eta_stats(settings: Settings | None = None, end: dt.datetime | None = None) -> None:
+    """Load the latest lane and carrier statistics up to ``end`` (default: now) into the online store.
+
+    Args:
+        settings: Settings of the home.
+        end: Latest event timestamp loaded (default: now).
+    """
+    materialize(settings, end, views=ETA_STATS_VIEWS)
+
+
+def eta_stats_frames(shipments: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Feature rows of ``lane_28d_stats`` and ``carrier_28d_stats`` from shipments.
+
+    Args:
+        shipments: ``fct_shipments`` rows or ETA-contract rows (:func:`ml.eta.pipeline.eta_frame` maps them).
+
+    Returns:
+        ``(lane rows, carrier rows)``, see :mod:`ml.eta.lane_stats`.
+    """
+    from ml.eta.lane_stats import carrier_daily_stats, lane_daily_stats
+    from ml.eta.pipeline import eta_frame
+
+    frame = eta_frame(shipments)
+    return lane_daily_stats(frame), carrier_daily_stats(frame)
+
+
+def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(path)
+    return path
+
+
+def write_eta_stats(shipments: pl.DataFrame, settings: Settings | None = None) -> tuple[Path, Path]:
+    """Compute the lane and carrier statistics and write them where the Feast sources read them.
+
+    Args:
+        shipments: ``fct_shipments`` rows or ETA-contract rows.
+        settings: Settings of the home (gold directory).
+
+    Returns:
+        The paths of the lane and the carrier file.
+    """
+    settings = settings or get_settings()
+    lane, carrier = eta_stats_frames(shipments)
+    return (
+        _write_atomic(lane, settings.gold_dir / LANE_STATS_FILE),
+        _write_atomic(carrier, settings.gold_dir / CARRIER_STATS_FILE),
     )
 
 
@@ -266,6 +365,138 @@ def online_demand_state(
         dtype = pl.String if name in _STRING_FEATURES else pl.Float64
         columns[name] = pl.Series(name, response[name], dtype=dtype, strict=False)
     return pl.DataFrame(columns)
+
+
+def historical_eta_stats(entity_rows: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """Point-in-time correct ``eta_v1`` features for (lane, carrier, event_timestamp) rows.
+
+    Each view of the service is retrieved on its own, with entity rows unique on (its join key, timestamp): Feast's
+    file offline store keeps one entity row per (join keys seen so far, timestamp) while it joins the views of a
+    multi-entity request, so rows sharing a lane and a moment but not a carrier would be lost.
+
+    Args:
+        entity_rows: Columns lane, carrier and event_timestamp (UTC datetimes: the moment of booking).
+        settings: Settings of the home whose repository is applied and whose statistics files are written.
+
+    Returns:
+        The unique (lane, carrier, event_timestamp) rows with every feature of ``eta_v1`` as known at that moment
+        (null when the key has no row within the TTL).
+    """
+    store = feature_store(settings)
+    service = store.get_feature_service(ETA_SERVICE)
+    rows = entity_rows.select(
+        pl.col("lane").cast(pl.String),
+        pl.col("carrier").cast(pl.String),
+        pl.col("event_timestamp").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
+    ).unique(maintain_order=True)
+    for projection in service.feature_view_projections:
+        view = store.get_feature_view(projection.name)
+        (key,) = view.join_keys
+        entity_df = rows.select(key, "event_timestamp").unique().to_pandas()
+        refs = [f"{projection.name}:{f.name}" for f in projection.features]
+        found = pl.from_pandas(store.get_historical_features(entity_df=entity_df, features=refs).to_df())
+        found = found.select(
+            pl.col(key).cast(pl.String),
+            pl.col("event_timestamp").dt.convert_time_zone("UTC").dt.cast_time_unit("us"),
+            *[pl.col(f.name).cast(pl.Float64) for f in projection.features],
+        )
+        rows = rows.join(found, on=[key, "event_timestamp"], how="left", maintain_order="left")
+    return rows
+
+
+def shipment_stats_pit(shipments: pl.DataFrame, settings: Settings | None = None) -> pl.DataFrame:
+    """The lane and carrier statistics known at booking of each (lane, carrier, ship_date), through Feast.
+
+    The lookup moment is the ship date's midnight (UTC), the moment :func:`ml.eta.lane_stats.attach_lane_carrier_stats`
+    uses in process.
+
+    Args:
+        shipments: Columns lane, carrier, ship_date (duplicates are fetched once).
+        settings: Settings of the home whose repository is applied and whose statistics files are written.
+
+    Returns:
+        lane, carrier, ship_date and every feature of ``eta_v1``.
+    """
+    unique = shipments.select("lane", "carrier", pl.col("ship_date").cast(pl.Date)).unique()
+    entity = unique.with_columns(
+        pl.col("ship_date").cast(pl.Datetime("us")).dt.replace_time_zone("UTC").alias("event_timestamp")
+    )
+    found = historical_eta_stats(entity, settings)
+    return found.with_columns(
+        pl.col("event_timestamp")
+        .dt.convert_time_zone("UTC")
+        .dt.replace_time_zone(None)
+        .dt.date()
+        .alias("ship_date")
+    ).drop("event_timestamp")
+
+
+def online_eta_stats(
+    keys: list[tuple[str, str]],
+    settings: Settings | None = None,
+    *,
+    store: FeatureStore | None = None,
+    as_of: dt.datetime | None = None,
+) -> pl.DataFrame:
+    """Latest ``eta_v1`` features of (lane, carrier) pairs from the online store.
+
+    Args:
+        keys: (lane, carrier) pairs.
+        settings: Settings of the home (ignored when ``store`` is given).
+        store: An open ``FeatureStore`` to reuse (serving keeps one).
+        as_of: The moment of booking: values whose row is older than the views' TTL at that moment are null, as
+            in training (the online store itself does not expire rows). None keeps every stored value.
+
+    Returns:
+        One row per key, in order: lane, carrier and every feature of ``eta_v1`` (Float64, null where the store
+        holds nothing for the key).
+    """
+    from feast.online_response import TIMESTAMP_POSTFIX
+
+    store = store or feature_store(settings)
+    service = store.get_feature_service(ETA_SERVICE)
+    response = store.get_online_features(
+        features=service, entity_rows=[{"lane": lane, "carrier": carrier} for lane, carrier in keys]
+    ).to_dict(include_event_timestamps=as_of is not None)
+    columns: dict[str, pl.Series] = {
+        "lane": pl.Series("lane", [lane for lane, _ in keys], dtype=pl.String),
+        "carrier": pl.Series("carrier", [carrier for _, carrier in keys], dtype=pl.String),
+    }
+    for projection in service.feature_view_projections:
+        view = store.get_feature_view(projection.name)
+        for feature in projection.features:
+            values = list(response[feature.name])
+            if as_of is not None and view.ttl:
+                oldest = (as_of - view.ttl).timestamp()
+                stamps = response[f"{feature.name}{TIMESTAMP_POSTFIX}"]
+                values = [
+                    v if ts is not None and ts >= oldest else None
+                    for v, ts in zip(values, stamps, strict=True)
+                ]
+            columns[feature.name] = pl.Series(feature.name, values, dtype=pl.Float64, strict=False)
+    return pl.DataFrame(columns)
+
+
+def eta_store_status(store: FeatureStore) -> str | None:
+    """Why the online ETA statistics cannot be served yet, or None when they can.
+
+    Args:
+        store: An open ``FeatureStore``.
+
+    Returns:
+        None when ``eta_v1`` is registered and its views have been materialised; otherwise the reason.
+    """
+    from feast.errors import FeatureServiceNotFoundException, FeatureViewNotFoundException
+
+    try:
+        store.get_feature_service(ETA_SERVICE)
+        views = [store.get_feature_view(name) for name in ETA_STATS_VIEWS]
+    except (FeatureServiceNotFoundException, FeatureViewNotFoundException) as exc:
+        return f"{exc}; run feast apply (the features/lane_28d_stats asset)"
+    never = [view.name for view in views if not view.materialization_intervals]
+    if never:
+        return f"feature views {never} were never materialised; run the features/lane_28d_stats asset"
+    return None
 
 
 def demand_store_status(store: FeatureStore) -> str | None:

@@ -2,7 +2,8 @@
 
 The row has the columns :func:`ml.eta.features.build_eta_features` expects of ``fct_shipments`` rows; this module
 only gathers them (codes, ship date, weight, haversine distance, promised transit days, the latest tracking event
-and the days since pickup) and calls that function, so the features are defined once, in ``ml.eta``.
+and the days since pickup; the route adds the lane and carrier statistics of Feast's ``eta_v1``) and calls that
+function, so the features are defined once, in ``ml.eta``.
 """
 
 from __future__ import annotations
@@ -163,20 +164,22 @@ def eta_features(row: dict[str, Any]) -> Any:
     """The model input (pandas) for one row, through :func:`ml.eta.features.build_eta_features`.
 
     Args:
-        row: A ``fct_shipments``-shaped row.
+        row: A ``fct_shipments``-shaped row, optionally with the statistics of
+            :data:`ml.eta.lane_stats.STATS_COLUMNS` (null when absent).
 
     Returns:
         One feature row as a pandas frame.
     """
     from ml.eta.features import build_eta_features
+    from ml.eta.lane_stats import STATS_COLUMNS
 
     frame = pl.DataFrame(
-        [row],
+        [dict.fromkeys(STATS_COLUMNS) | row],
         schema={
             "shipment_id": pl.String, "carrier": pl.String, "service": pl.String, "origin_warehouse": pl.String,
             "destination_region": pl.String, "lane": pl.String, "ship_date": pl.Date, "weight_kg": pl.Float64,
             "distance_km": pl.Float64, "promised_transit_days": pl.Float64, "last_event_type": pl.String,
-            "days_since_ship": pl.Float64,
+            "days_since_ship": pl.Float64, **dict.fromkeys(STATS_COLUMNS, pl.Float64),
         },
     )  # fmt: skip
     return build_eta_features(frame).to_pandas()

@@ -6,10 +6,14 @@ last-year means per horizon (``ly7_hHH``). :func:`ml.forecasting.features.infere
 model input — the same function the batch forecast uses on the state it computes in-process, so for the same
 history the served forecast equals the batch forecast by construction (tested in
 ``tests/integration/features/test_online_equals_batch.py``).
+
+:class:`FeastEtaStats` gives the ETA endpoint the lane and carrier statistics of ``eta_v1`` the same way (null
+until they are materialised, and for keys the store does not hold).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import OrderedDict
@@ -22,7 +26,7 @@ from stockyard.settings import Settings
 if TYPE_CHECKING:
     from feast import FeatureStore
 
-__all__ = ["FeastFeatureSource"]
+__all__ = ["FeastEtaStats", "FeastFeatureSource"]
 
 
 class FeastFeatureSource:
@@ -128,3 +132,78 @@ class FeastFeatureSource:
         except FeaturesUnavailableError as exc:
             return {"status": "unavailable", "source": self.name, "reason": str(exc)}
         return {"status": "ok", "source": self.name, "registry": str(self.settings.home / "feast")}
+
+
+class FeastEtaStats:
+    """Lane and carrier statistics (``eta_v1``) of the ETA endpoint, from the Feast online store of a Stockyard home.
+
+    One ``FeatureStore`` is opened lazily and kept; its registry is re-read at most every ``recheck_s`` seconds, so a
+    later ``feast apply``/materialisation is picked up. Until the repository is applied and the statistics are
+    materialised, and for keys the store does not hold, the statistics are null: the ETA model treats them as
+    missing, as it does for shipments booked before any delivery on their lane.
+    """
+
+    name = "feast"
+
+    def __init__(self, settings: Settings, *, recheck_s: float = 5.0) -> None:
+        """Create the source (opens nothing yet).
+
+        Args:
+            settings: Settings of the home whose Feast registry and online store are read.
+            recheck_s: Seconds between registry refreshes.
+        """
+        self.settings = settings
+        self._recheck_s = recheck_s
+        self._lock = threading.Lock()
+        self._store: FeatureStore | None = None
+        self._checked = 0.0
+        self._reason: str | None = "not opened yet"
+
+    def _ready_store(self) -> FeatureStore | None:
+        from ml import feature_store as fsm
+
+        now = time.monotonic()
+        with self._lock:
+            if self._store is not None and now - self._checked < self._recheck_s:
+                return self._store if self._reason is None else None
+            self._checked = now
+            if not fsm.registry_path(self.settings).exists():
+                self._reason = f"no Feast registry at {fsm.registry_path(self.settings)}"
+                return None
+            if self._store is None:
+                self._store = fsm.feature_store(self.settings)
+            else:
+                # Registry reads are cached by Feast; refresh so a later apply/materialise is seen.
+                self._store.refresh_registry()
+            self._reason = fsm.eta_store_status(self._store)
+            return self._store if self._reason is None else None
+
+    def stats(self, lane: str, carrier: str, booked_at: dt.datetime) -> dict[str, float | None]:
+        """The latest statistics of a lane and a carrier, as usable at booking.
+
+        Args:
+            lane: Lane code (``<origin warehouse>-><destination region>``).
+            carrier: Carrier code.
+            booked_at: Moment of booking (UTC): rows older than the views' TTL then are null, as in training.
+
+        Returns:
+            Every feature of ``eta_v1`` (:data:`ml.eta.lane_stats.STATS_COLUMNS`), null where unknown.
+        """
+        from ml import feature_store as fsm
+        from ml.eta.lane_stats import STATS_COLUMNS
+
+        store = self._ready_store()
+        if store is None:
+            return dict.fromkeys(STATS_COLUMNS)
+        row = fsm.online_eta_stats([(lane, carrier)], store=store, as_of=booked_at).row(0, named=True)
+        return {name: row[name] for name in STATS_COLUMNS}
+
+    def status(self) -> dict[str, Any]:
+        """Health summary.
+
+        Returns:
+            ``{"status": "ok", "source": "feast"}`` or why the statistics are served as missing.
+        """
+        if self._ready_store() is None:
+            return {"status": "unavailable", "source": self.name, "reason": self._reason}
+        return {"status": "ok", "source": self.name}

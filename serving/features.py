@@ -24,7 +24,13 @@ import polars as pl
 
 from stockyard.errors import NotFoundError
 
-__all__ = ["FeatureSource", "FeaturesUnavailableError", "HistoryFeatureSource", "SeriesFeatures"]
+__all__ = [
+    "EtaStatsSource",
+    "FeatureSource",
+    "FeaturesUnavailableError",
+    "HistoryFeatureSource",
+    "SeriesFeatures",
+]
 
 
 class FeaturesUnavailableError(Exception):
@@ -62,6 +68,20 @@ class FeatureSource(Protocol):
 
     def forecast_features(self, item: str, warehouse: str, horizon: int) -> SeriesFeatures:
         """Feature rows for ``1..horizon`` days ahead; NotFoundError for an unknown series (blocking)."""
+        ...  # pragma: no cover - protocol
+
+    def status(self) -> dict[str, Any]:
+        """Health summary (``status`` ok/unavailable plus details)."""
+        ...  # pragma: no cover - protocol
+
+
+class EtaStatsSource(Protocol):
+    """Lane and carrier statistics for the ETA endpoint (Feast's ``eta_v1``; null where unknown, never an error)."""
+
+    name: str
+
+    def stats(self, lane: str, carrier: str, booked_at: dt.datetime) -> dict[str, float | None]:
+        """Every feature of ``eta_v1`` for the lane and the carrier as usable at ``booked_at``; null where unknown."""
         ...  # pragma: no cover - protocol
 
     def status(self) -> dict[str, Any]:

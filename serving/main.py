@@ -33,7 +33,7 @@ from serving.api.routes import (
 )
 from serving.auth import KeyStore, RateLimiter, SqlKeyStore
 from serving.errors import install_error_handlers
-from serving.features import FeatureSource, HistoryFeatureSource
+from serving.features import EtaStatsSource, FeatureSource, HistoryFeatureSource
 from serving.forecaster import Forecaster
 from serving.logging import configure_logging, request_id_var
 from serving.metrics import UNMATCHED_ROUTE, ApiMetrics
@@ -163,6 +163,7 @@ def create_app(
     key_store: KeyStore | None = None,
     model_loader: ModelLoader | None = None,
     feature_source: FeatureSource | None = None,
+    eta_stats: EtaStatsSource | None = None,
     demand_history_path: Path | None = None,
     model_poll_interval_s: float | None = None,
     rate_limit_per_minute: float | None = None,
@@ -178,6 +179,8 @@ def create_app(
         model_loader: Registry access (default: MLflow at ``settings.mlflow_tracking_uri``).
         feature_source: Forecast features (default: Feast's online store when its registry exists under the home,
             else the gold demand history).
+        eta_stats: Lane and carrier statistics of the ETA endpoint (default: Feast's online store of the home,
+            read lazily; null statistics until they are materialised).
         demand_history_path: Parquet of ``fct_demand_daily`` for the default feature source
             (default: ``<gold>/fct_demand_daily.parquet``).
         model_poll_interval_s: Seconds between checks of the ``champion`` alias (default 30; 0 disables).
@@ -206,6 +209,10 @@ def create_app(
         metrics.set_model_version(name, None)
     assert settings.gold_dir is not None
     features = feature_source or _default_feature_source(settings, demand_history_path)
+    if eta_stats is None:
+        from serving.feast_features import FeastEtaStats
+
+        eta_stats = FeastEtaStats(settings)
     state = ServingState(
         settings=settings,
         metrics=metrics,
@@ -218,6 +225,7 @@ def create_app(
         features=features,
         plans=PlanStore(settings.gold_dir),
         extras={"forecast_cache_size": forecast_cache_size},
+        eta_stats=eta_stats,
     )
 
     @asynccontextmanager

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from serving.auth import KeyStore, RateLimiter
 from serving.errors import ServiceUnavailableError
-from serving.features import FeatureSource
+from serving.features import EtaStatsSource, FeatureSource
 from serving.metrics import ApiMetrics
 from serving.models import ModelManager
 from serving.plans import PlanStore
@@ -108,3 +108,4 @@ class ServingState:
     features: FeatureSource | None
     plans: PlanStore
     extras: dict[str, Any] = field(default_factory=dict)
+    eta_stats: EtaStatsSource | None = None

@@ -1,13 +1,17 @@
 """Features for the shipment ETA model, from ``fct_shipments`` rows.
 
-Every feature is known when the ETA is asked for: shipment attributes at booking plus the
+Every feature is known when the ETA is asked for: shipment attributes at booking, the
 latest tracking state (``last_event_type``, ``days_since_ship``), which are optional — missing
-state means "just booked".
+state means "just booked" — and the lane and carrier delivery statistics known at booking
+(Feast's ``eta_v1``, :mod:`ml.eta.lane_stats`), also optional: missing statistics are null,
+which LightGBM treats as missing.
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+from ml.eta.lane_stats import STATS_COLUMNS
 
 __all__ = ["CATEGORICAL_FEATURES", "FEATURE_COLUMNS", "REQUIRED_COLUMNS", "build_eta_features"]
 
@@ -39,6 +43,7 @@ FEATURE_COLUMNS: tuple[str, ...] = (
     "promised_transit_days",
     "days_since_ship",
     "ship_month",
+    *STATS_COLUMNS,
 )
 
 
@@ -47,7 +52,8 @@ def build_eta_features(shipments: pl.DataFrame) -> pl.DataFrame:
 
     Args:
         shipments: ``fct_shipments`` rows (at least :data:`REQUIRED_COLUMNS`; ``weekday``,
-            ``last_event_type``, ``days_since_ship`` optional).
+            ``last_event_type``, ``days_since_ship`` and the statistics of
+            :data:`ml.eta.lane_stats.STATS_COLUMNS` optional).
 
     Returns:
         shipment_id, ship_date, the :data:`FEATURE_COLUMNS` and, when present,
@@ -73,6 +79,7 @@ def build_eta_features(shipments: pl.DataFrame) -> pl.DataFrame:
         .fill_null(0.0)
         .alias("days_since_ship"),
         pl.col("ship_date").cast(pl.Date).dt.month().cast(pl.Float64).alias("ship_month"),
+        *[(pl.col(c) if c in cols else pl.lit(None)).cast(pl.Float64).alias(c) for c in STATS_COLUMNS],
         *([pl.col("actual_transit_days").cast(pl.Float64)] if "actual_transit_days" in cols else []),
     )
     return out

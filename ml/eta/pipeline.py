@@ -3,6 +3,9 @@
 Orchestration calls :func:`run_eta` and stays thin; MLflow is only reached through :mod:`ml.eta.tracking` (and
 :func:`ml.forecasting.tracking.use_tracking_uri` to point it at the home).
 
+Every shipment carries the lane and carrier delivery statistics known at its booking (:mod:`ml.eta.lane_stats`,
+computed in process from the same shipments with the semantics of Feast's ``eta_v1`` retrieval).
+
 Evaluation is at booking time: holdout shipments are scored with their tracking state removed (just booked), so
 the model is compared on equal terms with the carrier's promise (known at booking) and with the simulator's true
 transit distribution (which is the distribution at booking). Predictions for open shipments use their latest
@@ -30,6 +33,7 @@ import numpy as np  # noqa: E402
 import polars as pl  # noqa: E402
 
 from ml.eta.evaluate import eta_backtest_id, evaluate_eta, split_by_ship_date  # noqa: E402
+from ml.eta.lane_stats import attach_lane_carrier_stats, carrier_daily_stats, lane_daily_stats  # noqa: E402
 from ml.eta.tracking import MODEL_NAME, load_eta_model, log_eta_run, promote_if_better  # noqa: E402
 from ml.eta.train import EtaConfig, EtaModel, train_eta_model  # noqa: E402
 from ml.registry import champion_version  # noqa: E402
@@ -251,6 +255,9 @@ def run_eta(
     figures_dir.mkdir(parents=True, exist_ok=True)
 
     frame = eta_frame(shipments)
+    # Lane and carrier statistics as known at each booking (the in-process twin of Feast's eta_v1 retrieval), before
+    # the split: a holdout row sees only deliveries completed before its ship date.
+    frame = attach_lane_carrier_stats(frame, lane_daily_stats(frame), carrier_daily_stats(frame))
     truth_frame = eta_truth_frame(truth) if truth is not None else None
     train, test = split_by_ship_date(frame, test_days=test_days)
     if test.height == 0:

@@ -175,23 +175,39 @@ class EtaModel:
         )
 
 
-def train_eta_model(shipments: pl.DataFrame, config: EtaConfig | None = None) -> EtaModel:
+def train_eta_model(
+    shipments: pl.DataFrame,
+    config: EtaConfig | None = None,
+    *,
+    feature_columns: tuple[str, ...] = FEATURE_COLUMNS,
+) -> EtaModel:
     """Train the quantile models on delivered shipments.
 
     Args:
         shipments: ``fct_shipments`` rows; rows without ``actual_transit_days`` are skipped.
         config: Configuration.
+        feature_columns: Model inputs, a subset of :data:`FEATURE_COLUMNS` holding every categorical feature
+            (the model records them, so models trained on fewer features keep working on today's rows).
 
     Returns:
         The trained :class:`EtaModel`.
+
+    Raises:
+        ValueError: Unknown or missing categorical feature columns, or no delivered shipments.
     """
+    unknown = [c for c in feature_columns if c not in FEATURE_COLUMNS]
+    absent = [c for c in CATEGORICAL_FEATURES if c not in feature_columns]
+    if unknown or absent:
+        raise ValueError(f"feature columns: unknown {unknown}, categorical features missing {absent}")
     config = config or EtaConfig()
     started = time.perf_counter()
     frame = build_eta_features(shipments.filter(pl.col("actual_transit_days").is_not_null()))
     if frame.height == 0:
         raise ValueError("no delivered shipments to train on")
     categories = {c: sorted(frame[c].drop_nulls().unique().to_list()) for c in CATEGORICAL_FEATURES}
-    model = EtaModel(config=config, boosters={}, categories=categories)
+    model = EtaModel(
+        config=config, boosters={}, categories=categories, feature_columns=tuple(feature_columns)
+    )
     x = model._matrix(frame.to_pandas())
     data = lgb.Dataset(
         x,

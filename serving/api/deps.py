@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from serving.auth import AuthError, KeyStore, Principal, RateLimiter, authenticate, prefix_of
 from serving.errors import RateLimitedError, ServiceUnavailableError
-from serving.features import FeatureSource
+from serving.features import EtaStatsSource, FeatureSource
 from serving.models import ETA_MODEL, FORECAST_MODEL, ModelHolder
 from serving.plans import PlanStore
 from serving.state import Database, ServingState
@@ -26,6 +26,7 @@ from serving.state import Database, ServingState
 __all__ = [
     "DbDep",
     "EtaModelDep",
+    "EtaStatsDep",
     "FeaturesDep",
     "ForecastModelDep",
     "InferenceRead",
@@ -38,6 +39,7 @@ __all__ = [
     "ShipmentsWrite",
     "StateDep",
     "get_eta_model",
+    "get_eta_stats",
     "get_feature_source",
     "get_forecast_model",
     "get_key_store",
@@ -220,6 +222,21 @@ async def get_feature_source(state: StateDep) -> FeatureSource:
 
 
 FeaturesDep = Annotated[FeatureSource, Depends(get_feature_source)]
+
+
+async def get_eta_stats(state: StateDep) -> EtaStatsSource | None:
+    """The lane and carrier statistics of the ETA endpoint (None: served as missing).
+
+    Args:
+        state: App state.
+
+    Returns:
+        The source, or None when none is configured.
+    """
+    return state.eta_stats
+
+
+EtaStatsDep = Annotated[EtaStatsSource | None, Depends(get_eta_stats)]
 
 
 async def get_plans(state: StateDep) -> PlanStore:

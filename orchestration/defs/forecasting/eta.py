@@ -10,6 +10,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
+from orchestration.defs.forecasting.assets import ETA_FEATURE_KEYS
 from orchestration.defs.forecasting.model import figure_metadata
 from orchestration.defs.gold.assets import GOLD_KEY
 from orchestration.quality import markdown_table
@@ -26,7 +27,9 @@ ETA_KEY = dg.AssetKey(["marts", "fct_shipment_eta"])
     specs=[
         dg.AssetSpec(
             ETA_MODEL_KEY,
-            deps=[GOLD_KEY, dg.AssetKey(["staging", "stg_sim__lane_transit"])],
+            # The features run first: training joins the same lane/carrier statistics in process (point in time,
+            # Feast's semantics), and serving reads the materialised ones.
+            deps=[GOLD_KEY, dg.AssetKey(["staging", "stg_sim__lane_transit"]), *ETA_FEATURE_KEYS],
             group_name="forecasting",
             kinds={"lightgbm", "mlflow"},
             description="Shipment transit-time model (P10/P50/P90), champion only if it passes the gate; MAE and "

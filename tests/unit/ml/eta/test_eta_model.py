@@ -80,3 +80,25 @@ def test_evaluate_eta_by_hand() -> None:
     assert row["promised_mae"] == pytest.approx((0.5 + 1.0) / 2)
     # pinball: p10 -> (0.15 + 0.3) / 2, p50 -> (0.25 + 1.0) / 2, p90 -> (0.05 + 0.9) / 2
     assert row["pinball"] == pytest.approx(((0.15 + 0.3) / 2 + (0.25 + 1.0) / 2 + (0.05 + 0.9) / 2) / 3)
+
+
+def test_a_model_trained_without_the_lane_statistics_predicts_on_todays_rows(shipments, tmp_path) -> None:
+    """Champions registered before the statistics existed keep loading and predicting (their columns are recorded)."""
+    from ml.eta.lane_stats import (
+        STATS_COLUMNS,
+        attach_lane_carrier_stats,
+        carrier_daily_stats,
+        lane_daily_stats,
+    )
+
+    data, _ = shipments
+    old_columns = tuple(c for c in FEATURE_COLUMNS if c not in STATS_COLUMNS)
+    old = EtaModel.load(train_eta_model(data, CONFIG, feature_columns=old_columns).save(tmp_path / "old"))
+    assert old.feature_columns == old_columns
+    today = build_eta_features(
+        attach_lane_carrier_stats(data, lane_daily_stats(data), carrier_daily_stats(data))
+    )
+    assert today["lane_deliveries_28d"].null_count() < today.height
+    assert_frame_equal(old.predict(today), old.predict(today.drop(STATS_COLUMNS)))
+    with pytest.raises(ValueError, match="categorical features missing"):
+        train_eta_model(data, CONFIG, feature_columns=("weekday",))
