@@ -10,7 +10,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from orchestration.defs.forecasting.eta import ETA_KEY
-from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.defs.planning.keys import FORECAST_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource

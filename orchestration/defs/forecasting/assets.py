@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster import AssetExecutionContext
 
-from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 

@@ -12,7 +12,7 @@ from dagster import AssetExecutionContext
 
 from orchestration.defs.forecasting.assets import ETA_FEATURE_KEYS
 from orchestration.defs.forecasting.model import figure_metadata
-from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 

@@ -14,7 +14,7 @@ import polars as pl
 from dagster import AssetExecutionContext
 
 from orchestration.defs.forecasting.assets import DEMAND_FEATURES_KEY
-from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.defs.planning.keys import FORECAST_KEY, FORECAST_MODEL_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource

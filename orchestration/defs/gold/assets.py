@@ -11,12 +11,12 @@ import dagster as dg
 from dagster import AssetExecutionContext
 
 from orchestration.defs.dbt.assets import stockyard_dbt_assets
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.quality import markdown_table
 from orchestration.resources import StockyardResource
 
 __all__ = ["GOLD_KEY", "MART_KEYS", "gold_parquet"]
 
-GOLD_KEY = dg.AssetKey(["marts", "gold_parquet"])
 MART_KEYS = sorted(k for k in stockyard_dbt_assets.keys if k.path[0] == "marts")
 
 

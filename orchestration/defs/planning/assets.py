@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 from dagster import AssetExecutionContext
 
-from orchestration.defs.gold.assets import GOLD_KEY
+from orchestration.defs.gold.keys import GOLD_KEY
 from orchestration.defs.planning.frames import read_gold, read_staging, write_gold
 from orchestration.defs.planning.keys import (
     DOCK_KEY,
