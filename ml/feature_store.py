@@ -179,15 +179,18 @@ def demand_state_frame(demand: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.write_parquet(tmp)
+    tmp.replace(path)
+    return path
+
+
 def write_demand_state(demand: pl.DataFrame, settings: Settings | None = None) -> Path:
     """Compute the demand state features and write them where the Feast source reads them."""
     settings = settings or get_settings()
-    path = settings.gold_dir / DEMAND_STATE_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    demand_state_frame(demand).write_parquet(tmp)
-    tmp.replace(path)
-    return path
+    return _write_atomic(demand_state_frame(demand), settings.gold_dir / DEMAND_STATE_FILE)
 
 
 def materialize(
@@ -235,14 +238,6 @@ def eta_stats_frames(shipments: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFram
 
     frame = eta_frame(shipments)
     return lane_daily_stats(frame), carrier_daily_stats(frame)
-
-
-def _write_atomic(frame: pl.DataFrame, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".parquet.tmp")
-    frame.write_parquet(tmp)
-    tmp.replace(path)
-    return path
 
 
 def write_eta_stats(shipments: pl.DataFrame, settings: Settings | None = None) -> tuple[Path, Path]:
