@@ -349,6 +349,7 @@ class InventoryLedger(Base):
         CheckConstraint(_in("reason", LEDGER_REASONS), name="reason"),
         CheckConstraint("quantity_delta <> 0", name="non_zero"),
         Index("ix_inventory_ledger_item_occurred", "item_id", "occurred_at"),
+        Index("ix_inventory_ledger_txid", "txid", postgresql_using="brin"),  # ingest's window (migration 0005)
     )
 
 
@@ -398,7 +399,10 @@ class OrderStatusHistory(Base):
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     reason: Mapped[str | None] = mapped_column(Text)
     txid: Mapped[int] = mapped_column(BigInteger, server_default=text("pg_current_xact_id()::text::bigint"))
-    __table_args__ = (Index("ix_order_status_history_order", "order_id"),)
+    __table_args__ = (
+        Index("ix_order_status_history_order", "order_id"),
+        Index("ix_order_status_history_txid", "txid", postgresql_using="brin"),
+    )
 
 
 class OrderLine(Timestamps, Base):
@@ -641,6 +645,7 @@ class TrackingEvent(Base):
     __table_args__ = (
         CheckConstraint(_in("event_type", TRACKING_EVENT_TYPES), name="event_type"),
         Index("ix_tracking_events_shipment", "shipment_id"),
+        Index("ix_tracking_events_txid", "txid", postgresql_using="brin"),
     )
 
 
@@ -690,6 +695,7 @@ class Event(Base):
     __table_args__ = (
         CheckConstraint("event_type ~ '^[a-z_]+\\.[a-z_]+$'", name="event_type_format"),
         Index("ix_events_aggregate", "aggregate_type", "aggregate_id"),
+        Index("ix_events_txid", "txid", postgresql_using="brin"),
     )
 
 
@@ -702,7 +708,10 @@ class CdcDelete(Base):
     row_id: Mapped[int] = mapped_column(BigInteger)
     deleted_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     txid: Mapped[int] = mapped_column(BigInteger, server_default=text("pg_current_xact_id()::text::bigint"))
-    __table_args__ = (Index("ix_cdc_deletes_table", "table_name", "id"),)
+    __table_args__ = (
+        Index("ix_cdc_deletes_table", "table_name", "id"),
+        Index("ix_cdc_deletes_txid", "txid", postgresql_using="brin"),
+    )
 
 
 class ApiKey(Timestamps, Base):
