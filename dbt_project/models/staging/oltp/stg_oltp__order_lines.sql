@@ -1,6 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='order_line_id',
+        on_schema_change='append_new_columns',
+        indexes=staging_indexes('order_line_id'),
+        pre_hook="{{ delete_tombstoned_rows(source('oltp', 'order_lines'), 'id', 'order_line_id') }}",
+    )
+}}
+-- Incremental (see macros/incremental_staging.sql): only bronze rows ingested after this table's watermark are
+-- read; they replace the stored rows of their key, and tombstoned rows are deleted by the pre-hook.
 with source as (
 
     select * from {{ source('oltp', 'order_lines') }}
+    {{- where_ingested_after_watermark() }}
 
 ),
 

@@ -1,6 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='reservation_id',
+        on_schema_change='append_new_columns',
+        indexes=staging_indexes('reservation_id'),
+        pre_hook="{{ delete_tombstoned_rows(source('oltp', 'reservations'), 'id', 'reservation_id') }}",
+    )
+}}
+-- Incremental (see macros/incremental_staging.sql): only bronze rows ingested after this table's watermark are
+-- read; they replace the stored rows of their key, and tombstoned rows are deleted by the pre-hook.
 with source as (
 
     select * from {{ source('oltp', 'reservations') }}
+    {{- where_ingested_after_watermark() }}
 
 ),
 

@@ -1,3 +1,11 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['source_table', 'row_id'],
+        indexes=[{'columns': ['_ingested_at']}] if target.type == 'postgres' else [],
+    )
+}}
 -- Rows deleted in the OLTP (bronze tombstones: the row's last values with _is_deleted) of the tables the incremental
 -- facts are computed from, one row per deleted row. Every other staging model drops tombstones; the incremental
 -- facts read this one to remove what was deleted without a full refresh. The one staging model over several
@@ -12,7 +20,10 @@
     'tracking_events': {'shipment_id': 'shipment_id', 'event_at': 'occurred_at'},
     'inventory_ledger': {'item_id': 'item_id', 'warehouse_id': 'warehouse_id', 'event_at': 'occurred_at'},
 } %}
+-- Incremental like the other large staging models (macros/incremental_staging.sql): a run adds the tombstones of
+-- each source table ingested after that table's own watermark here (each bronze table commits on its own).
 {%- for table, columns in tables.items() %}
+{%- set since = staging_watermark_literal("source_table = '" ~ table ~ "'") %}
 {%- if not loop.first %}
 
 union all
@@ -26,5 +37,5 @@ select
     {% if 'event_at' in columns %}cast({{ to_utc(columns['event_at']) }} as date){% else %}cast(null as date){% endif %} as event_date,
     {{ to_utc('_ingested_at') }} as _ingested_at
 from {{ source('oltp', table) }}
-where _is_deleted
+where _is_deleted{% if since is not none %} and _ingested_at > {{ since }}{% endif %}
 {%- endfor %}

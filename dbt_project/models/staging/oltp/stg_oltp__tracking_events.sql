@@ -1,6 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='tracking_event_id',
+        on_schema_change='append_new_columns',
+        indexes=staging_indexes('tracking_event_id'),
+        pre_hook="{{ delete_tombstoned_rows(source('oltp', 'tracking_events'), 'id', 'tracking_event_id') }}",
+    )
+}}
+-- Incremental (see macros/incremental_staging.sql): only bronze rows ingested after this table's watermark are
+-- read; they replace the stored rows of their key, and tombstoned rows are deleted by the pre-hook.
 with source as (
 
     select * from {{ source('oltp', 'tracking_events') }}
+    {{- where_ingested_after_watermark() }}
 
 ),
 
@@ -15,7 +28,7 @@ renamed as (
         cast(lat as double precision) as lat,
         cast(lon as double precision) as lon,
         source as source,
-        cast(external_id as bigint) as external_id,
+        external_id as external_id,
         {{ to_utc('recorded_at') }} as recorded_at,
         cast(txid as bigint) as txid,
         {{ to_utc('_ingested_at') }} as _ingested_at
