@@ -17,10 +17,15 @@
         {%- set found = run_query("select max(_ingested_at) from " ~ this ~ (" where " ~ where if where else "")) -%}
         {%- set value = found.columns[0].values()[0] if found.rows | length else none -%}
         {%- if value is not none -%}
-            {{ return("cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "+00' as timestamp with time zone)") }}
+            {{ return(timestamptz_literal(value)) }}
         {%- endif -%}
     {%- endif -%}
     {{ return(none) }}
+{%- endmacro %}
+
+{#- A naive UTC datetime (as staging stores `_ingested_at`) as a timestamptz SQL literal, to the microsecond. -#}
+{% macro timestamptz_literal(value) -%}
+    {{ return("cast('" ~ value.strftime('%Y-%m-%d %H:%M:%S.%f') ~ "+00' as timestamp with time zone)") }}
 {%- endmacro %}
 
 {#- `where _ingested_at > <watermark>` on incremental runs (the bronze rows not yet staged), nothing otherwise. -#}

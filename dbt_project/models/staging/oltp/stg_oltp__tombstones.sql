@@ -21,9 +21,16 @@
     'inventory_ledger': {'item_id': 'item_id', 'warehouse_id': 'warehouse_id', 'event_at': 'occurred_at'},
 } %}
 -- Incremental like the other large staging models (macros/incremental_staging.sql): a run adds the tombstones of
--- each source table ingested after that table's own watermark here (each bronze table commits on its own).
+-- each source table ingested after that table's own watermark here (each bronze table commits on its own), all
+-- watermarks read in one query.
+{%- set watermarks = {} %}
+{%- if execute and is_incremental() %}
+{%- for row in run_query("select source_table, max(_ingested_at) from " ~ this ~ " group by source_table").rows %}
+{%- do watermarks.update({row[0]: timestamptz_literal(row[1])}) %}
+{%- endfor %}
+{%- endif %}
 {%- for table, columns in tables.items() %}
-{%- set since = staging_watermark_literal("source_table = '" ~ table ~ "'") %}
+{%- set since = watermarks.get(table) %}
 {%- if not loop.first %}
 
 union all
