@@ -2,7 +2,7 @@
 
 Plans read the published gold Parquet (``<lake_root>/gold/<mart>.parquet``), so a mart a blocking check rejected
 is never planned on. Reference data no mart exposes (supplier capacity, open purchase orders, dock doors and
-appointments) comes from the staging views of the warehouse the dbt target points at.
+appointments) comes from the staging models (materialised as tables) of the warehouse the dbt target points at.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def read_gold(settings: Settings, name: str, columns: list[str] | None = None) -
 
 
 def read_staging(settings: Settings, name: str) -> pl.DataFrame:
-    """One staging model (a view over bronze) from the dbt target's warehouse.
+    """One staging model (materialised as a table, see dbt_project.yml) from the dbt target's warehouse.
 
     Args:
         settings: Settings (dbt target, DuckDB path, PostgreSQL).
