@@ -45,7 +45,7 @@
     where {{ key }} in (
         select cast({{ source_key }} as bigint)
         from {{ source_relation }}
-        where _is_deleted and _ingested_at > {{ literal }}
+        where _is_deleted = true and _ingested_at > {{ literal }}
     )
     {%- else -%}
     select 1

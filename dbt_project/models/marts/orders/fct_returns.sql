@@ -7,6 +7,8 @@ with first_delivery as (
         min(s.delivered_at) as first_delivered_at
     from {{ ref('stg_oltp__shipment_lines') }} as sl
     inner join {{ ref('stg_oltp__shipments') }} as s on sl.shipment_id = s.shipment_id
+    -- Only the returned lines: aggregating every shipped line first made this the slowest mart on PostgreSQL.
+    where sl.order_line_id in (select order_line_id from {{ ref('stg_oltp__return_lines') }})
     group by sl.order_line_id
 )
 

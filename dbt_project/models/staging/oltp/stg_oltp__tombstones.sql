@@ -22,7 +22,8 @@
 } %}
 -- Incremental like the other large staging models (macros/incremental_staging.sql): a run adds the tombstones of
 -- each source table ingested after that table's own watermark here (each bronze table commits on its own), all
--- watermarks read in one query.
+-- watermarks read in one query. `_is_deleted = true`, not `where _is_deleted`: DuckDB pushes only comparisons into
+-- the Delta scan, where row-group statistics skip every file without tombstones (~5 ms vs ~90 ms a table).
 {%- set watermarks = {} %}
 {%- if execute and is_incremental() %}
 {%- for row in run_query("select source_table, max(_ingested_at) from " ~ this ~ " group by source_table").rows %}
@@ -44,5 +45,5 @@ select
     {% if 'event_at' in columns %}cast({{ to_utc(columns['event_at']) }} as date){% else %}cast(null as date){% endif %} as event_date,
     {{ to_utc('_ingested_at') }} as _ingested_at
 from {{ source('oltp', table) }}
-where _is_deleted{% if since is not none %} and _ingested_at > {{ since }}{% endif %}
+where _is_deleted = true{% if since is not none %} and _ingested_at > {{ since }}{% endif %}
 {%- endfor %}
