@@ -10,18 +10,176 @@
         indexes=pg_indexes,
     )
 }}
--- depends_on: {{ ref('stg_oltp__tombstones') }}
+-- depends_on: {{ ref('stg_oltp__tombstones') }}, {{ ref('stg_oltp__inventory_ledger') }}, {{ ref('stg_oltp__inventory_balances') }}
+-- depends_on: {{ ref('stg_oltp__reservations') }}, {{ ref('stg_oltp__pick_tasks') }}, {{ ref('int_reservations_rolled_to_daily') }}
 -- Daily inventory position of every item in every warehouse. On hand is the running sum of the ledger (the only
 -- thing that moves stock); reserved is the sum of the reservations open at the end of the day (their lifecycle,
 -- int_reservations_rolled_to_daily), never a running sum of ledger movements. Reservation changes dated after the
 -- last day of the history (the as-of date) count on that day, so the latest row carries the current reservations.
--- Incremental: recomputes every day from the earliest day touched by newly ingested movements, reservations or
--- demand (always including the previous as-of day, which held "current" reservations), starting from the stored
--- on hand of the day before; reserved is recomputed from the whole reservation history (no stored opening, so a
--- late change can never drift). Earlier days are kept.
+-- Incremental: recomputes every day from the earliest day touched by newly ingested movements, reservations, picks
+-- or demand (always including the previous as-of day, which held "current" reservations), starting from the stored
+-- on hand of the day before. Only the history that can matter from there on is read: movements and demand from the
+-- start of the trailing demand window, and the reservations still open at the day before the start date or changed
+-- since (every other reservation was closed before it, so it adds nothing to any recomputed day). Reserved is
+-- recomputed from those reservations' whole lifecycle (no stored opening, so a late change can never drift).
+-- Earlier days are kept.
 {%- set window = var('days_of_supply_window_days') %}
 
-with movements as (
+with
+{%- if is_incremental() %}
+
+new_ledger as (
+
+    select item_id, warehouse_id, cast(occurred_at as date) as movement_date
+    from {{ ref('stg_oltp__inventory_ledger') }}
+    where _ingested_at > {{ watermark() }}
+
+),
+
+-- Orders whose demand may have changed: the order or one of its lines was ingested after the watermark.
+new_demand as (
+
+    select item_id, warehouse_id, cast(ordered_at as date) as demand_date
+    from {{ ref('stg_oltp__order_lines') }} as l
+    inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
+    where o.warehouse_id is not null
+        and o.order_id in (
+            select order_id from {{ ref('stg_oltp__orders') }} where _ingested_at > {{ watermark() }}
+            union
+            select order_id from {{ ref('stg_oltp__order_lines') }} where _ingested_at > {{ watermark() }}
+        )
+
+),
+
+-- Reservations changed since the watermark: re-ingested, or one of their picks was.
+{%- set changed_reservations %}
+select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ watermark() }}
+union
+select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
+where reservation_id is not null and _ingested_at > {{ watermark() }}
+{%- endset %}
+new_reservation_changes as (
+
+    {{ reservations_rolled_to_daily(changed_reservations) }}
+
+),
+
+previous as (
+
+    select max(inventory_date) as as_of_date from {{ this }}
+
+),
+
+as_of as (
+
+    select max(d) as as_of_date
+    from (
+        select as_of_date as d from previous
+        union all
+        select max(movement_date) as d from new_ledger
+        union all
+        select max(demand_date) as d from new_demand
+    ) as bounds
+
+),
+
+pairs as (
+
+    select item_id, warehouse_id, min(first_date) as first_date
+    from (
+        select item_id, warehouse_id, min(inventory_date) as first_date from {{ this }} group by item_id, warehouse_id
+        union all
+        select item_id, warehouse_id, min(movement_date) as first_date from new_ledger group by item_id, warehouse_id
+        union all
+        select item_id, warehouse_id, min(demand_date) as first_date from new_demand group by item_id, warehouse_id
+    ) as firsts
+    group by item_id, warehouse_id
+
+),
+
+start_date as (
+
+    select least(
+        (select as_of_date from previous),
+        coalesce((select min(movement_date) from new_ledger), cast('9999-12-31' as date)),
+        coalesce((select min(demand_date) from new_demand), cast('9999-12-31' as date)),
+        coalesce((select min(change_date) from new_reservation_changes), cast('9999-12-31' as date)),
+        -- A balance that reached bronze after reservations referring to it (each table has its own snapshot)
+        -- makes those reservations visible now; it was created after the previous run's snapshot of balances, so
+        -- on or after the day before the previous as-of date, and so were they.
+        coalesce(
+            (
+                select min(cast(created_at as date))
+                from {{ ref('stg_oltp__inventory_balances') }}
+                where _ingested_at > {{ watermark() }}
+                    and created_at >= {{ add_days("(select as_of_date from previous)", -1) }}
+            ),
+            cast('9999-12-31' as date)
+        ),
+        -- Deleted orders, ledger entries, reservations and picks: recompute from the day they were about.
+        coalesce(
+            (
+                select min(coalesce(t.event_date, cast(o.ordered_at as date)))
+                from {{ ref('stg_oltp__tombstones') }} as t
+                left join {{ ref('stg_oltp__orders') }} as o on t.order_id = o.order_id
+                where t._ingested_at > {{ watermark() }}
+                    and t.source_table in ('orders', 'order_lines', 'inventory_ledger', 'reservations', 'pick_tasks')
+            ),
+            cast('9999-12-31' as date)
+        )
+    ) as start_date
+
+),
+
+movements as (
+
+    select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
+    where movement_date >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+
+),
+
+demand_lines as (
+
+    select
+        l.item_id,
+        o.warehouse_id,
+        cast(o.ordered_at as date) as demand_date,
+        l.quantity_ordered - l.quantity_cancelled as quantity,
+        greatest(l._ingested_at, o._ingested_at) as _ingested_at
+    from {{ ref('stg_oltp__order_lines') }} as l
+    inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
+    where o.warehouse_id is not null
+        and o.ordered_at >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+
+),
+
+-- The reservations whose lifecycle can touch a day from the start date on: the open ones, those picked since, and
+-- those created or updated since, unless picked by tasks all before it (their changes are then all dated on or
+-- before their last pick: histories loaded in bulk carry the load time in created_at and updated_at).
+{%- set reservations_in_scope %}
+with picks as (
+    select reservation_id, picked_at
+    from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and picked_at is not null and quantity_picked > 0
+)
+select reservation_id from {{ ref('stg_oltp__reservations') }}
+where status is null
+    or status not in ('picked', 'released', 'cancelled')
+    or (
+        (created_at >= (select start_date from start_date) or updated_at >= (select start_date from start_date))
+        and not (status = 'picked' and reservation_id in (select reservation_id from picks))
+    )
+union
+select reservation_id from picks where picked_at >= (select start_date from start_date)
+{%- endset %}
+reservation_changes as (
+
+    {{ reservations_rolled_to_daily(reservations_in_scope) }}
+
+),
+{%- else %}
+
+movements as (
 
     select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
 
@@ -46,6 +204,7 @@ demand_lines as (
     where o.warehouse_id is not null
 
 ),
+{%- endif %}
 
 demand as (
 
@@ -59,6 +218,7 @@ demand as (
     group by item_id, warehouse_id, demand_date
 
 ),
+{%- if not is_incremental() %}
 
 as_of as (
 
@@ -85,32 +245,10 @@ pairs as (
 
 start_date as (
 
-    {%- if is_incremental() %}
-    select least(
-        (select max(inventory_date) from {{ this }}),
-        coalesce((select min(movement_date) from movements where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
-        coalesce((select min(demand_date) from demand where _ingested_at > {{ watermark() }}), cast('9999-12-31' as date)),
-        coalesce(
-            (select min(change_date) from reservation_changes where _ingested_at > {{ watermark() }}),
-            cast('9999-12-31' as date)
-        ),
-        -- Deleted orders, ledger entries, reservations and picks: recompute from the day they were about.
-        coalesce(
-            (
-                select min(coalesce(t.event_date, cast(o.ordered_at as date)))
-                from {{ ref('stg_oltp__tombstones') }} as t
-                left join {{ ref('stg_oltp__orders') }} as o on t.order_id = o.order_id
-                where t._ingested_at > {{ watermark() }}
-                    and t.source_table in ('orders', 'order_lines', 'inventory_ledger', 'reservations', 'pick_tasks')
-            ),
-            cast('9999-12-31' as date)
-        )
-    ) as start_date
-    {%- else %}
     select min(first_date) as start_date from pairs
-    {%- endif %}
 
 ),
+{%- endif %}
 
 -- Days needed: from the start date, plus the trailing demand window before it.
 calendar as (

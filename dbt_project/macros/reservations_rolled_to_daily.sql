@@ -1,0 +1,111 @@
+{#- The one definition of int_reservations_rolled_to_daily. `reservation_ids` (a subquery of reservation ids)
+    restricts the reservations and their pick tasks: the incremental fct_inventory_daily computes only the
+    reservations that matter from its start date on, instead of the whole reservation history each run. -#}
+{% macro reservations_rolled_to_daily(reservation_ids=none) -%}
+with reservations as (
+
+    select * from {{ ref('stg_oltp__reservations') }}
+    {%- if reservation_ids %}
+    where reservation_id in ({{ reservation_ids }})
+    {%- endif %}
+
+),
+
+balances as (
+
+    select balance_id, item_id, warehouse_id
+    from {{ ref('stg_oltp__inventory_balances') }}
+
+),
+
+picks as (
+
+    select reservation_id, picked_at, quantity_picked, _ingested_at
+    from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and picked_at is not null and quantity_picked > 0
+    {%- if reservation_ids %}
+        and reservation_id in ({{ reservation_ids }})
+    {%- endif %}
+
+),
+
+pick_totals as (
+
+    select
+        reservation_id,
+        min(picked_at) as first_picked_at,
+        max(picked_at) as last_picked_at,
+        sum(quantity_picked) as quantity_picked,
+        max(_ingested_at) as _ingested_at
+    from picks
+    group by reservation_id
+
+),
+
+spans as (
+
+    select
+        r.reservation_id,
+        b.item_id,
+        b.warehouse_id,
+        r.quantity,
+        least(coalesce(p.quantity_picked, 0), r.quantity) as quantity_picked_by_tasks,
+        case
+            when r.created_at <= coalesce(p.first_picked_at, r.created_at) then r.created_at
+            else p.first_picked_at
+        end as reserved_at,
+        case
+            when r.status = 'picked' then coalesce(p.last_picked_at, r.updated_at)
+            when r.status in ('released', 'cancelled') then r.updated_at
+        end as closed_at,
+        -- The balance only supplies item and warehouse, which never change; its own ingestion is not a change
+        -- of the reservation (balances are rewritten on every stock movement: counting them re-dated every
+        -- reservation of a touched balance, so each incremental fct_inventory_daily recomputed all history).
+        greatest(r._ingested_at, coalesce(p._ingested_at, r._ingested_at)) as _ingested_at
+    from reservations as r
+    inner join balances as b on r.balance_id = b.balance_id
+    left join pick_totals as p on r.reservation_id = p.reservation_id
+
+),
+
+changes as (
+
+    -- Allocated.
+    select item_id, warehouse_id, cast(reserved_at as date) as change_date, quantity as reserved_change, _ingested_at
+    from spans
+
+    union all
+
+    -- Each pick releases what it picked (never before the allocation).
+    select
+        s.item_id,
+        s.warehouse_id,
+        cast(greatest(pk.picked_at, s.reserved_at) as date) as change_date,
+        -pk.quantity_picked as reserved_change,
+        s._ingested_at
+    from spans as s
+    inner join picks as pk on s.reservation_id = pk.reservation_id
+
+    union all
+
+    -- A closed reservation releases what its picks did not take.
+    select
+        item_id,
+        warehouse_id,
+        cast(greatest(closed_at, reserved_at) as date) as change_date,
+        -(quantity - quantity_picked_by_tasks) as reserved_change,
+        _ingested_at
+    from spans
+    where closed_at is not null and quantity > quantity_picked_by_tasks
+
+)
+
+select
+    item_id,
+    warehouse_id,
+    change_date,
+    sum(reserved_change) as reserved_change,
+    max(_ingested_at) as _ingested_at
+from changes
+group by item_id, warehouse_id, change_date
+{%- endmacro %}
