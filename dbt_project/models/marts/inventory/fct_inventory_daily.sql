@@ -52,15 +52,18 @@ new_demand as (
 ),
 
 -- Reservations changed since the watermark: re-ingested, or one of their picks was.
-{%- set changed_reservations %}
-select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ watermark() }}
-union
-select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
-where reservation_id is not null and _ingested_at > {{ watermark() }}
-{%- endset %}
+changed_reservations as (
+
+    select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ watermark() }}
+    union
+    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and _ingested_at > {{ watermark() }}
+
+),
+
 new_reservation_changes as (
 
-    {{ reservations_rolled_to_daily(changed_reservations) }}
+    {{ reservations_rolled_to_daily('select reservation_id from changed_reservations') }}
 
 ),
 
@@ -156,25 +159,30 @@ demand_lines as (
 -- The reservations whose lifecycle can touch a day from the start date on: the open ones, those picked since, and
 -- those created or updated since, unless picked by tasks all before it (their changes are then all dated on or
 -- before their last pick: histories loaded in bulk carry the load time in created_at and updated_at).
-{%- set reservations_in_scope %}
-with picks as (
-    select reservation_id, picked_at
-    from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and picked_at is not null and quantity_picked > 0
-)
-select reservation_id from {{ ref('stg_oltp__reservations') }}
-where status is null
-    or status not in ('picked', 'released', 'cancelled')
-    or (
-        (created_at >= (select start_date from start_date) or updated_at >= (select start_date from start_date))
-        and not (status = 'picked' and reservation_id in (select reservation_id from picks))
-    )
-union
-select reservation_id from picks where picked_at >= (select start_date from start_date)
-{%- endset %}
+reservations_in_scope as (
+
+    select reservation_id from {{ ref('stg_oltp__reservations') }}
+    where status is null
+        or status not in ('picked', 'released', 'cancelled')
+        or (
+            (created_at >= (select start_date from start_date) or updated_at >= (select start_date from start_date))
+            and not (
+                status = 'picked'
+                and reservation_id in (
+                    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
+                    where reservation_id is not null and picked_at is not null and quantity_picked > 0
+                )
+            )
+        )
+    union
+    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and quantity_picked > 0 and picked_at >= (select start_date from start_date)
+
+),
+
 reservation_changes as (
 
-    {{ reservations_rolled_to_daily(reservations_in_scope) }}
+    {{ reservations_rolled_to_daily('select reservation_id from reservations_in_scope') }}
 
 ),
 {%- else %}
