@@ -349,7 +349,8 @@ class InventoryLedger(Base):
         CheckConstraint(_in("reason", LEDGER_REASONS), name="reason"),
         CheckConstraint("quantity_delta <> 0", name="non_zero"),
         Index("ix_inventory_ledger_item_occurred", "item_id", "occurred_at"),
-        Index("ix_inventory_ledger_txid", "txid", postgresql_using="brin"),  # ingest's window (migration 0005)
+        # ingest's window (migration 0005)
+        Index("ix_inventory_ledger_txid", "txid", postgresql_using="brin"),
     )
 
 
