@@ -73,33 +73,6 @@ previous as (
 
 ),
 
-as_of as (
-
-    select max(d) as as_of_date
-    from (
-        select as_of_date as d from previous
-        union all
-        select max(movement_date) as d from new_ledger
-        union all
-        select max(demand_date) as d from new_demand
-    ) as bounds
-
-),
-
-pairs as (
-
-    select item_id, warehouse_id, min(first_date) as first_date
-    from (
-        select item_id, warehouse_id, min(inventory_date) as first_date from {{ this }} group by item_id, warehouse_id
-        union all
-        select item_id, warehouse_id, min(movement_date) as first_date from new_ledger group by item_id, warehouse_id
-        union all
-        select item_id, warehouse_id, min(demand_date) as first_date from new_demand group by item_id, warehouse_id
-    ) as firsts
-    group by item_id, warehouse_id
-
-),
-
 start_date as (
 
     select least(
@@ -134,28 +107,6 @@ start_date as (
 
 ),
 
-movements as (
-
-    select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
-    where movement_date >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
-
-),
-
-demand_lines as (
-
-    select
-        l.item_id,
-        o.warehouse_id,
-        cast(o.ordered_at as date) as demand_date,
-        l.quantity_ordered - l.quantity_cancelled as quantity,
-        greatest(l._ingested_at, o._ingested_at) as _ingested_at
-    from {{ ref('stg_oltp__order_lines') }} as l
-    inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
-    where o.warehouse_id is not null
-        and o.ordered_at >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
-
-),
-
 -- The reservations whose lifecycle can touch a day from the start date on: the open ones, those picked since, and
 -- those created or updated since, unless picked by tasks all before it (their changes are then all dated on or
 -- before their last pick: histories loaded in bulk carry the load time in created_at and updated_at).
@@ -187,15 +138,20 @@ reservation_changes as (
 ),
 {%- else %}
 
-movements as (
-
-    select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
-
-),
-
 reservation_changes as (
 
     select * from {{ ref('int_reservations_rolled_to_daily') }}
+
+),
+{%- endif %}
+
+-- Movements and demand: from the start of the trailing demand window before the start date on.
+movements as (
+
+    select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
+    {%- if is_incremental() %}
+    where movement_date >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+    {%- endif %}
 
 ),
 
@@ -210,9 +166,11 @@ demand_lines as (
     from {{ ref('stg_oltp__order_lines') }} as l
     inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
     where o.warehouse_id is not null
+    {%- if is_incremental() %}
+        and o.ordered_at >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+    {%- endif %}
 
 ),
-{%- endif %}
 
 demand as (
 
@@ -226,15 +184,19 @@ demand as (
     group by item_id, warehouse_id, demand_date
 
 ),
-{%- if not is_incremental() %}
 
+-- The as-of date and each pair's first day: an incremental run adds what it ingested to what it stored.
 as_of as (
 
     select max(d) as as_of_date
     from (
-        select max(movement_date) as d from movements
+        {%- if is_incremental() %}
+        select as_of_date as d from previous
         union all
-        select max(demand_date) as d from demand
+        {%- endif %}
+        select max(movement_date) as d from {{ 'new_ledger' if is_incremental() else 'movements' }}
+        union all
+        select max(demand_date) as d from {{ 'new_demand' if is_incremental() else 'demand' }}
     ) as bounds
 
 ),
@@ -243,13 +205,22 @@ pairs as (
 
     select item_id, warehouse_id, min(first_date) as first_date
     from (
-        select item_id, warehouse_id, min(movement_date) as first_date from movements group by item_id, warehouse_id
+        {%- if is_incremental() %}
+        select item_id, warehouse_id, min(inventory_date) as first_date from {{ this }} group by item_id, warehouse_id
         union all
-        select item_id, warehouse_id, min(demand_date) as first_date from demand group by item_id, warehouse_id
+        {%- endif %}
+        select item_id, warehouse_id, min(movement_date) as first_date
+        from {{ 'new_ledger' if is_incremental() else 'movements' }}
+        group by item_id, warehouse_id
+        union all
+        select item_id, warehouse_id, min(demand_date) as first_date
+        from {{ 'new_demand' if is_incremental() else 'demand' }}
+        group by item_id, warehouse_id
     ) as firsts
     group by item_id, warehouse_id
 
 ),
+{%- if not is_incremental() %}
 
 start_date as (
 
