@@ -9,8 +9,10 @@ so memory is a few batches plus one open file per partition. That last part is n
 open partition file is buffered until it is flushed, so a partitioned full load whose batches touch every month
 (the benchmark's interleaved ledger: 24 open partitions) holds more as its files grow (measured 479 MB at 1.25M
 rows, 637 MB at 5M; the same 5M rows unpartitioned: 373 MB). Neither ``max_row_group_size`` (16k-128k rows) nor
-``data_page_size_limit`` (64-256 KiB), ``target_file_size`` (8 MB) or the allocator (system, mimalloc,
-``MALLOC_ARENA_MAX=2``) moved that peak by more than 5 %.
+``data_page_size_limit`` (64-256 KiB) or the allocator (system, mimalloc, ``MALLOC_ARENA_MAX=2``) moved that peak by
+more than 5 %. What bounds it is the file size: an open partition's file is held until it reaches the target size,
+so partitioned appends are cut at :data:`ingest.tables.PARTITIONED_WRITE_FILE_SIZE` (peak ~ partitions touched x
+that size, whatever the row count; the benchmark's 5M rows stay below it, 3 MB a month).
 
 Merges copy on write: every data file holding a matched row is rewritten. Two things keep an incremental merge
 proportional to the change rather than to the table: merge tables are written in small files
@@ -154,6 +156,7 @@ def append(
     watermark: Watermark,
     partition_by: list[str] | None = None,
     target_file_size: int | None = None,
+    write_file_size: int | None = None,
 ) -> None:
     """Append ``data`` (streamed) in one commit that records ``watermark``.
 
@@ -164,6 +167,9 @@ def append(
         partition_by: Partition columns (used when the table is created).
         target_file_size: Data file size in bytes (None: the table's ``delta.targetFileSize`` or deltalake's
             default); recorded as the table's property when the table is created.
+        write_file_size: Largest file of this write only, not recorded in the table (bounds the memory of a
+            partitioned write, see :data:`ingest.tables.PARTITIONED_WRITE_FILE_SIZE`); overrides
+            ``target_file_size`` for this write.
     """
     write_deltalake(
         uri,
@@ -172,7 +178,7 @@ def append(
         partition_by=partition_by or None,
         schema_mode="merge",
         configuration=_configuration(target_file_size),
-        target_file_size=target_file_size,
+        target_file_size=write_file_size or target_file_size,
         writer_properties=writer_properties(data.schema),
         commit_properties=commit_properties(watermark),
     )

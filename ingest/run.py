@@ -34,6 +34,7 @@ from ingest.tables import (
     MERGE_FILE_SIZE_MIN,
     MERGE_FILES,
     PARTITION_COLUMN,
+    PARTITIONED_WRITE_FILE_SIZE,
     SourceTable,
     get_table,
     registry,
@@ -223,7 +224,13 @@ def _ingest_append(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wat
     if reader is None:
         return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
-    append(uri, _counting(reader, counter), watermark=new, partition_by=list(table.partition_by))
+    append(
+        uri,
+        _counting(reader, counter),
+        watermark=new,
+        partition_by=list(table.partition_by),
+        write_file_size=PARTITIONED_WRITE_FILE_SIZE if table.partition_by else None,
+    )
     result.rows_read = result.rows_written = counter[0]
     return new
 

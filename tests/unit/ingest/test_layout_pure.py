@@ -1,16 +1,20 @@
-"""Pure parts of the bronze layout and the cheap merge: key ranges, predicate text, numeric decoding, stamping."""
+"""Pure parts of the bronze layout and the cheap merge: key ranges, predicate text, numeric decoding, stamping, and
+the file size of partitioned writes (a local Delta table)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from ingest.extract import Column, decode
-from ingest.load_delta import key_range_predicate
+from ingest.load_delta import append, key_range_predicate
 from ingest.run import _schema, _Stamp, coalesce_ranges
 from ingest.state import Watermark
 from ingest.tables import EVENT_DATE_COLUMN, PARTITION_COLUMN, get_table, registry
@@ -103,3 +107,49 @@ def test_stamp_derives_the_operation_of_mutable_rows(created: int, updated: int,
     )
     arrays = _Stamp(table, columns, dt.datetime.now(dt.UTC), Watermark())(batch)
     assert arrays[4].to_pylist() == [op]
+
+
+def _month_interleaved(rows: int, batch: int) -> pa.RecordBatchReader:
+    """Rows whose months alternate within every batch (the worst case for a partitioned writer)."""
+    schema = pa.schema([("id", pa.int64()), ("noise", pa.int64()), (PARTITION_COLUMN, pa.date32())])
+    rng = random.Random(11)
+    months = [dt.date(2024, 1, 1), dt.date(2024, 2, 1)]
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for start in range(0, rows, batch):
+            ids = list(range(start, min(rows, start + batch)))
+            yield pa.record_batch(
+                [
+                    pa.array(ids, pa.int64()),
+                    pa.array([rng.getrandbits(62) for _ in ids], pa.int64()),  # incompressible: files grow
+                    pa.array([months[i % 2] for i in ids], pa.date32()),
+                ],
+                schema=schema,
+            )
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
+def test_partitioned_append_cuts_files_at_the_write_size_without_recording_it(tmp_path: Path) -> None:
+    rows, size = 120_000, 256 * 1024
+    bounded, default = f"{tmp_path}/bounded", f"{tmp_path}/default"
+    append(
+        bounded,
+        _month_interleaved(rows, 10_000),
+        watermark=Watermark(xid=2),
+        partition_by=[PARTITION_COLUMN],
+        write_file_size=size,
+    )
+    append(
+        default, _month_interleaved(rows, 10_000), watermark=Watermark(xid=2), partition_by=[PARTITION_COLUMN]
+    )
+
+    cut, whole = DeltaTable(bounded), DeltaTable(default)
+    # deltalake's default writes one file per partition; the write size cuts each month's ~480 KB into several
+    assert len(whole.file_uris()) == 2
+    assert len(cut.file_uris()) > 2 * 2
+    assert (
+        "delta.targetFileSize" not in cut.metadata().configuration
+    )  # compaction still bins into large files
+    assert cut.to_pyarrow_table().sort_by("id").equals(whole.to_pyarrow_table().sort_by("id"))
+    assert cut.to_pyarrow_table().num_rows == rows
