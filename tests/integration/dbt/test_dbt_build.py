@@ -105,6 +105,14 @@ def test_bi_role_reads_marts_only(dbt_built):
     )
     with psycopg.connect(bi_uri, autocommit=True) as conn:
         assert conn.execute("select count(*) from marts.fct_orders").fetchone()[0] > 0
+        # BI tools show the model and column descriptions: dbt persists them as comments the role can read.
+        table_doc, column_doc = conn.execute(
+            "select obj_description('marts.fct_orders'::regclass, 'pg_class'), "
+            "col_description('marts.fct_orders'::regclass, "
+            "(select attnum from pg_attribute where attrelid = 'marts.fct_orders'::regclass and attname = 'order_id'))"
+        ).fetchone()
+        assert table_doc and table_doc.startswith("One row per")
+        assert column_doc
         for forbidden in ("select * from public.orders", "select * from bronze.oltp__orders",
                           "select * from staging.stg_oltp__orders", "select * from sim.expected_demand"):  # fmt: skip
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
