@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from deltalake import ColumnProperties, DeltaTable, WriterProperties, write_deltalake
 
 from ingest.state import Watermark, commit_properties
-from ingest.tables import EVENT_DATE_COLUMN, PARTITION_COLUMN
+from ingest.tables import EVENT_DATE_COLUMN, PARTITION_COLUMN, PARTITIONED_WRITE_FILE_SIZE
 from stockyard.errors import StockyardError
 
 __all__ = [
@@ -167,9 +167,9 @@ def append(
         partition_by: Partition columns (used when the table is created).
         target_file_size: Data file size in bytes (None: the table's ``delta.targetFileSize`` or deltalake's
             default); recorded as the table's property when the table is created.
-        write_file_size: Largest file of this write only, not recorded in the table (bounds the memory of a
-            partitioned write, see :data:`ingest.tables.PARTITIONED_WRITE_FILE_SIZE`); overrides
-            ``target_file_size`` for this write.
+        write_file_size: Largest file of this write only, not recorded in the table; overrides
+            ``target_file_size`` for this write. A partitioned write without either is cut at
+            :data:`ingest.tables.PARTITIONED_WRITE_FILE_SIZE` (bounds its memory).
     """
     write_deltalake(
         uri,
@@ -178,7 +178,9 @@ def append(
         partition_by=partition_by or None,
         schema_mode="merge",
         configuration=_configuration(target_file_size),
-        target_file_size=write_file_size or target_file_size,
+        target_file_size=write_file_size
+        or target_file_size
+        or (PARTITIONED_WRITE_FILE_SIZE if partition_by else None),
         writer_properties=writer_properties(data.schema),
         commit_properties=commit_properties(watermark),
     )

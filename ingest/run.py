@@ -34,7 +34,6 @@ from ingest.tables import (
     MERGE_FILE_SIZE_MIN,
     MERGE_FILES,
     PARTITION_COLUMN,
-    PARTITIONED_WRITE_FILE_SIZE,
     SourceTable,
     get_table,
     registry,
@@ -224,13 +223,7 @@ def _ingest_append(conn, table, columns, snap, dt_, uri, wm, now, result) -> Wat
     if reader is None:
         return _unchanged(uri, dt_, schema, wm, new, result, table)
     counter = [0]
-    append(
-        uri,
-        _counting(reader, counter),
-        watermark=new,
-        partition_by=list(table.partition_by),
-        write_file_size=PARTITIONED_WRITE_FILE_SIZE if table.partition_by else None,
-    )
+    append(uri, _counting(reader, counter), watermark=new, partition_by=list(table.partition_by))
     result.rows_read = result.rows_written = counter[0]
     return new
 
