@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 
 from stockyard.errors import StockyardError
-from stockyard.settings import get_settings
+from stockyard.settings import Settings, get_settings
 
 app = typer.Typer(help="Stockyard: a supply-chain data platform.", no_args_is_help=True, add_completion=False)
 apikey_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
@@ -174,6 +174,14 @@ def ingest(
         list[str] | None, typer.Option("--table", "-t", help="Only these tables (bronze or source names).")
     ] = None,
     feeds: Annotated[bool, typer.Option(help="Also ingest the landing feeds.")] = True,
+    maintain: Annotated[
+        bool,
+        typer.Option(
+            "--maintain",
+            help="Afterwards compact, checkpoint and vacuum every bronze table "
+            "(files unreferenced for STOCKYARD_DELTA_RETENTION_HOURS are deleted).",
+        ),
+    ] = False,
 ) -> None:
     """Incremental OLTP + landing feeds -> bronze Delta, exactly once."""
     from rich.progress import Progress
@@ -208,6 +216,24 @@ def ingest(
             f"[bold red]{len(report.failed)} table(s) failed:[/] {', '.join(r.table for r in report.failed)}"
         )
         raise typer.Exit(1)
+    if maintain:
+        _maintain_bronze(settings)
+
+
+def _maintain_bronze(settings: Settings) -> None:
+    """Compact, checkpoint and vacuum the bronze tables, with a spinner and a summary table."""
+    from rich.table import Table
+
+    from ingest.maintenance import maintain
+
+    with console.status("compacting, checkpointing and vacuuming bronze"):
+        results = maintain(settings)
+    summary = Table("table", "files compacted", "files written", "files vacuumed", "version")
+    for r in results:
+        summary.add_row(
+            r.table, str(r.files_removed), str(r.files_added), str(r.vacuumed_files), str(r.version)
+        )
+    out.print(summary)
 
 
 @app.command(name="import")

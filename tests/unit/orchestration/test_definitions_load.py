@@ -34,11 +34,19 @@ def defs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dg.Definitions]:
 
 def test_every_job_schedule_and_sensor_resolves(defs: dg.Definitions) -> None:
     jobs = {job.name for job in defs.resolve_all_job_defs()}
-    assert {"full_graph", "intraday_refresh", "nightly_replan", "replan", "weekly_slotting"} <= jobs
+    assert {
+        "full_graph",
+        "intraday_refresh",
+        "nightly_replan",
+        "replan",
+        "weekly_slotting",
+        "bronze_maintenance_job",
+    } <= jobs
     for name in jobs:
         defs.resolve_job_def(name)
     assert defs.resolve_schedule_def("nightly_replan").job_name == "nightly_replan"
     assert defs.resolve_schedule_def("weekly_slotting").job_name == "weekly_slotting"
+    assert defs.resolve_schedule_def("bronze_maintenance").job_name == "bronze_maintenance_job"
     for name in ("outbox_ingest", "record_run_failure", "replan_on_disruption"):
         defs.resolve_sensor_def(name)
     # The repository validates the whole graph (deps, checks, resources) when it is built.
