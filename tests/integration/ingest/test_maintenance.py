@@ -114,12 +114,8 @@ def test_cli_and_dagster_job_run_maintenance(
     _ingest_in_runs(seeded, settings, 2)
     run = bronze_maintenance_job.execute_in_process(resources={"stockyard": StockyardResource()})
     assert run.success
-    observed = {
-        e.asset_observation_data.asset_observation.asset_key.path[
-            -1
-        ]: e.asset_observation_data.asset_observation
-        for e in run.get_asset_observation_events()
-    }
+    observations = [e.asset_observation_data.asset_observation for e in run.get_asset_observation_events()]
+    observed = {o.asset_key.path[-1]: o for o in observations}
     assert set(CORE) <= set(observed)
     # the file the CLI's compaction wrote and the two the runs since added, binned into one
     assert observed["oltp__events"].metadata["files_removed"].value == 3
