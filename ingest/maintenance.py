@@ -6,7 +6,7 @@ commit always carries it even after log clean-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.state import commit_properties, open_table, read_watermark
@@ -24,6 +24,8 @@ class MaintenanceResult:
     files_added: int
     vacuumed_files: int
     version: int
+    #: Folder of the lake the table lives in: ``bronze`` or ``quarantine`` (a feed's rejected rows).
+    layer: str = "bronze"
 
 
 def maintain_table(uri: str, *, retention_hours: int, vacuum: bool = True) -> MaintenanceResult | None:
@@ -80,5 +82,5 @@ def maintain(settings: Settings | None = None, *, vacuum: bool = True) -> list[M
         for path in sorted(p for p in parent.iterdir() if (p / "_delta_log").is_dir()):
             res = maintain_table(str(path), retention_hours=settings.delta_retention_hours, vacuum=vacuum)
             if res is not None:
-                results.append(res)
+                results.append(replace(res, layer=parent.name))
     return results

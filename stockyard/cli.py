@@ -222,16 +222,27 @@ def ingest(
 
 def _maintain_bronze(settings: Settings) -> None:
     """Compact, checkpoint and vacuum the bronze tables, with a spinner and a summary table."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from ingest.maintenance import maintain
 
     with console.status("compacting, checkpointing and vacuuming bronze"):
         results = maintain(settings)
-    summary = Table("table", "files compacted", "files written", "files vacuumed", "version")
+    summary = Table(
+        Column("table", no_wrap=True),
+        "compacted",
+        "written",
+        "vacuumed",
+        "version",
+        title="Delta maintenance (files)",
+    )
     for r in results:
         summary.add_row(
-            r.table, str(r.files_removed), str(r.files_added), str(r.vacuumed_files), str(r.version)
+            f"{r.layer}/{r.table}",
+            str(r.files_removed),
+            str(r.files_added),
+            str(r.vacuumed_files),
+            str(r.version),
         )
     out.print(summary)
 

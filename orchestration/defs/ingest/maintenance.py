@@ -30,7 +30,7 @@ def maintain_bronze(context: OpExecutionContext, stockyard: StockyardResource) -
             "delta_version": r.version,
             "retention_hours": settings.delta_retention_hours,
         }
-        if (settings.bronze_dir / r.table).is_dir():
+        if r.layer == "bronze":
             context.log_event(
                 dg.AssetObservation(asset_key=dg.AssetKey(["bronze", r.table]), metadata=metadata)
             )

@@ -52,6 +52,7 @@ def test_maintenance_compacts_checkpoints_and_vacuums_keeping_rows_and_watermark
 
     # Default retention (a week): compacted, but the replaced files stay on disk for time travel.
     results = {r.table: r for r in maintain(settings)}
+    assert {results[t].layer for t in CORE} == {"bronze"}
     for t in CORE:
         path = bronze / t
         content = _content(path)
@@ -107,7 +108,7 @@ def test_cli_and_dagster_job_run_maintenance(
     add_orders(seeded, 1)
     result = CliRunner().invoke(app, ["ingest", "--no-feeds", "--maintain"])
     assert result.exit_code == 0, result.output
-    assert "oltp__events" in result.output and "files vacuumed" in result.output
+    assert "bronze/oltp__events" in result.output and "vacuumed" in result.output
     assert len(_referenced(events)) == 1 and _files_on_disk(events) == _referenced(events)
     assert_reconciled(seeded, lake, CORE)
 
