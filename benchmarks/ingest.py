@@ -84,7 +84,7 @@ def _worker(method: str, uri: str, table: str, lake: str) -> dict:
                 nbytes = 0
                 for block in copy:
                     nbytes += len(block)
-        rows = -1  # counted below, after the clock and the CPU readings
+        # rows are counted below, after the clock and the CPU readings
     elif method == "adbc_drain":
         import adbc_driver_postgresql.dbapi as adbc
 
@@ -142,11 +142,10 @@ def _worker(method: str, uri: str, table: str, lake: str) -> dict:
         "client_cpu_s": cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime,
     }
     if postmaster:
-        time.sleep(
-            0.2
-        )  # let the postmaster reap the closed connections' backends (their CPU joins its cutime)
+        # let the postmaster reap the closed connections' backends (their CPU joins its cutime)
+        time.sleep(0.2)
         result["server_cpu_s"] = _server_cpu_s(postmaster) - server0
-    if rows == -1:
+    if method == "copy_ceiling":
         import psycopg
 
         with psycopg.connect(uri) as conn:

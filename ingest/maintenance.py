@@ -6,7 +6,7 @@ commit always carries it even after log clean-up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.state import commit_properties, open_table, read_watermark
@@ -25,7 +25,7 @@ class MaintenanceResult:
     vacuumed_files: int
     version: int
     #: Folder of the lake the table lives in: ``bronze`` or ``quarantine`` (a feed's rejected rows).
-    layer: str = "bronze"
+    layer: str
 
 
 def maintain_table(uri: str, *, retention_hours: int, vacuum: bool = True) -> MaintenanceResult | None:
@@ -56,6 +56,7 @@ def maintain_table(uri: str, *, retention_hours: int, vacuum: bool = True) -> Ma
         )
     return MaintenanceResult(
         table=Path(uri).name,
+        layer=Path(uri).parent.name,
         files_removed=int(metrics.get("numFilesRemoved", 0)),
         files_added=int(metrics.get("numFilesAdded", 0)),
         vacuumed_files=len(removed),
@@ -82,5 +83,5 @@ def maintain(settings: Settings | None = None, *, vacuum: bool = True) -> list[M
         for path in sorted(p for p in parent.iterdir() if (p / "_delta_log").is_dir()):
             res = maintain_table(str(path), retention_hours=settings.delta_retention_hours, vacuum=vacuum)
             if res is not None:
-                results.append(replace(res, layer=parent.name))
+                results.append(res)
     return results
