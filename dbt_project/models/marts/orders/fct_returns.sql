@@ -1,7 +1,18 @@
 -- Returned order lines with their return, disposition, value and time from delivery to return.
 -- A line shipped in parts may be returned from its first delivery before a later part arrives, so the time to
 -- return is measured from the line's first delivery (the line's own delivered_at is its last).
-with first_delivery as (
+-- The returned lines' order lines first, on their own (`materialized`): joined directly, PostgreSQL estimated each
+-- return line to match thousands of order lines (staging casts the bronze int keys, which hides their statistics)
+-- and merge-joined every line of fct_order_lines through its index: 18 s at 5M lines, 3.7 s this way.
+with returned_order_lines as materialized (
+
+    select *
+    from {{ ref('fct_order_lines') }}
+    where order_line_id in (select order_line_id from {{ ref('stg_oltp__return_lines') }})
+
+),
+
+first_delivery as (
     select
         sl.order_line_id,
         min(s.delivered_at) as first_delivered_at
@@ -36,6 +47,6 @@ select
     {{ days_between('fd.first_delivered_at', 'coalesce(r.received_at, r.created_at)') }} as days_from_delivery
 from {{ ref('stg_oltp__return_lines') }} as rl
 inner join {{ ref('stg_oltp__returns') }} as r on rl.return_id = r.return_id
-inner join {{ ref('fct_order_lines') }} as ol on rl.order_line_id = ol.order_line_id
+inner join returned_order_lines as ol on rl.order_line_id = ol.order_line_id
 inner join {{ ref('stg_oltp__warehouses') }} as w on r.warehouse_id = w.warehouse_id
 left join first_delivery as fd on rl.order_line_id = fd.order_line_id

@@ -7,9 +7,12 @@ with picks as (
 
 ),
 
+-- From staging itself, not from `picks`: a CTE referenced twice is materialised whole by PostgreSQL.
 as_of as (
 
-    select cast(max(picked_at) as date) as as_of_date from picks
+    select cast(max(picked_at) as date) as as_of_date
+    from {{ ref('stg_oltp__pick_tasks') }}
+    where picked_at is not null and quantity_picked > 0
 
 ),
 

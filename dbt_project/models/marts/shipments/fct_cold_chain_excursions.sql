@@ -23,6 +23,8 @@ shipment_classes as (
     from {{ ref('stg_oltp__shipments') }} as s
     inner join {{ ref('stg_oltp__shipment_lines') }} as sl on s.shipment_id = sl.shipment_id
     inner join {{ ref('stg_oltp__items') }} as i on sl.item_id = i.item_id
+    -- Only shipments a device reported from: the rest of the shipment history has no reading to range.
+    where s.shipment_number in (select shipment_number from readings where shipment_number is not null)
     group by s.shipment_number
 
 ),
