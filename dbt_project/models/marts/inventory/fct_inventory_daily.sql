@@ -110,20 +110,30 @@ start_date as (
 -- The reservations whose lifecycle can touch a day from the start date on: the open ones, those picked since, and
 -- those created or updated since, unless picked by tasks all before it (their changes are then all dated on or
 -- before their last pick: histories loaded in bulk carry the load time in created_at and updated_at).
-reservations_in_scope as (
+-- "Unless picked" is an anti-join (`not exists` at the top of its branch): written as `reservation_id in (picks)` under
+-- `not (...)` and `or`, PostgreSQL could not make it a join and, once the picks outgrew work_mem, rescanned them for
+-- every reservation (minutes at 5M picks).
+candidate_reservations as (
 
-    select reservation_id from {{ ref('stg_oltp__reservations') }}
+    select reservation_id, status
+    from {{ ref('stg_oltp__reservations') }}
     where status is null
         or status not in ('picked', 'released', 'cancelled')
-        or (
-            (created_at >= (select start_date from start_date) or updated_at >= (select start_date from start_date))
-            and not (
-                status = 'picked'
-                and reservation_id in (
-                    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
-                    where reservation_id is not null and picked_at is not null and quantity_picked > 0
-                )
-            )
+        or created_at >= (select start_date from start_date)
+        or updated_at >= (select start_date from start_date)
+
+),
+
+reservations_in_scope as (
+
+    select reservation_id from candidate_reservations
+    where status is null or status <> 'picked'
+    union
+    select c.reservation_id from candidate_reservations as c
+    where c.status = 'picked'
+        and not exists (
+            select 1 from {{ ref('stg_oltp__pick_tasks') }} as pt
+            where pt.reservation_id = c.reservation_id and pt.picked_at is not null and pt.quantity_picked > 0
         )
     union
     select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
