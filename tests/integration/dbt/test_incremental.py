@@ -67,8 +67,8 @@ def test_publish_bronze_merged_only_the_increment(dbt_built):
 
 
 def test_published_bronze_finds_tombstones_by_index(dbt_built):
-    """stg_oltp__tombstones reads `_is_deleted = true` of every tombstoned table on each run; a partial index keeps
-    that from scanning whole tables (5M-row tables at the benchmark's scale)."""
+    """stg_oltp__tombstones reads `_is_deleted = true` of each table it draws tombstones from, the whole table while
+    that table has none yet; a partial index keeps the read from scanning it (5M rows at the benchmark's scale)."""
     with psycopg.connect(dbt_built.pg_uri) as conn:
         conn.execute("set enable_seqscan = off")
         for name in ("oltp__order_lines", "oltp__inventory_ledger"):
