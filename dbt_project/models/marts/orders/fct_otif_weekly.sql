@@ -1,17 +1,35 @@
+{%- set week = "cast(" ~ dbt.date_trunc('week', 'coalesce(promised_date, order_date)') ~ " as date)" %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='week_start',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ clear_when_rows_deleted() }}",
+    )
+}}
 -- OTIF per customer, warehouse and promise week. An order counts once it is due (promised date on or before the
 -- as-of date) or delivered; it is OTIF when every line is delivered in full on or before the promised date.
-with orders as (
+-- Incremental by promise week (macros/incremental_periods.sql): the weeks of the orders recomputed since the last
+-- run, and every week from the last run's as-of date on, where orders fall due as the as-of date moves.
+with as_of as (
 
-    select * from {{ ref('fct_orders') }}
-
-),
-
--- From the mart itself, not from `orders`: a CTE referenced twice is materialised whole by PostgreSQL.
-as_of as (
-
+    -- From the mart itself, not from a CTE of it: a CTE referenced twice is materialised whole by PostgreSQL.
     select max(order_date) as as_of_date from {{ ref('fct_orders') }}
 
 ),
+
+{%- if is_incremental() %}
+
+-- No later than the last run's as-of date: orders it read have not moved their order date since.
+previous_as_of as (
+
+    select max(order_date) as as_of_date
+    from {{ ref('fct_orders') }}
+    where _ingested_at <= {{ period_watermark() }}
+
+),
+{%- endif %}
 
 due as (
 
@@ -20,15 +38,25 @@ due as (
         customer,
         warehouse_id,
         warehouse,
-        cast({{ dbt.date_trunc('week', 'coalesce(promised_date, order_date)') }} as date) as week_start,
+        {{ week }} as week_start,
         is_on_time,
         is_in_full,
         is_otif,
-        order_amount
-    from orders
+        order_amount,
+        _ingested_at
+    from {{ ref('fct_orders') }}
     where
         warehouse_id is not null
         and (delivered_at is not null or coalesce(promised_date, order_date) <= (select as_of_date from as_of))
+        {%- if is_incremental() %}
+        and (
+            {{ in_refreshed_periods(week, ref('fct_orders')) }}
+            or {{ week }} >= coalesce(
+                (select cast({{ dbt.date_trunc('week', 'as_of_date') }} as date) from previous_as_of),
+                cast('1900-01-01' as date)
+            )
+        )
+        {%- endif %}
 
 )
 
@@ -45,6 +73,8 @@ select
     sum(case when is_on_time then 1 else 0 end) * 1.0 / count(*) as on_time_rate,
     sum(case when is_in_full then 1 else 0 end) * 1.0 / count(*) as in_full_rate,
     sum(case when is_otif then 1 else 0 end) * 1.0 / count(*) as otif_rate,
-    sum(order_amount) as order_amount
+    sum(order_amount) as order_amount,
+    max(_ingested_at) as _ingested_at,
+    {{ inputs_watermark(ref('fct_orders')) }} as _watermark
 from due
 group by customer_id, customer, warehouse_id, warehouse, week_start

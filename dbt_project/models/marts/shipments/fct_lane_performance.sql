@@ -1,9 +1,20 @@
+{%- set month = "cast(" ~ dbt.date_trunc('month', 'picked_up_at') ~ " as date)" %}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='month_start',
+        on_schema_change='append_new_columns',
+        pre_hook="{{ clear_when_rows_deleted() }}",
+    )
+}}
 -- Lane (origin warehouse -> destination region) performance per carrier service and pickup month, next to the
--- simulator's true transit distribution when there is one.
+-- simulator's true transit distribution when there is one. Incremental by pickup month
+-- (macros/incremental_periods.sql): the months of the shipments recomputed since the last run.
 with shipments as (
 
     select * from {{ ref('fct_shipments') }}
-    where picked_up_at is not null and carrier_id is not null
+    where picked_up_at is not null and carrier_id is not null and {{ in_refreshed_periods(month, ref('fct_shipments')) }}
 
 ),
 
@@ -15,7 +26,7 @@ lanes as (
         lane,
         carrier,
         carrier_service,
-        cast({{ dbt.date_trunc('month', 'picked_up_at') }} as date) as month_start,
+        {{ month }} as month_start,
         count(*) as shipments,
         sum(case when is_delivered then 1 else 0 end) as shipments_delivered,
         sum(case when is_on_time then 1 else 0 end) * 1.0 / nullif(sum(case when is_delivered then 1 else 0 end), 0)
@@ -24,7 +35,8 @@ lanes as (
         {{ stddev('transit_days') }} as sd_transit_days,
         max(promised_transit_days) as promised_transit_days,
         sum(cost) / nullif(cast(sum(weight_kg) as numeric(18, 4)), 0) as cost_per_kg,
-        sum(cost) as total_cost
+        sum(cost) as total_cost,
+        max(_ingested_at) as _ingested_at
     from shipments
     group by
         origin_warehouse,
@@ -32,14 +44,15 @@ lanes as (
         lane,
         carrier,
         carrier_service,
-        cast({{ dbt.date_trunc('month', 'picked_up_at') }} as date)
+        {{ month }}
 
 )
 
 select
     l.*,
     t.mean_transit_days as expected_transit_days,
-    t.reliability as expected_reliability
+    t.reliability as expected_reliability,
+    {{ inputs_watermark(ref('fct_shipments')) }} as _watermark
 from lanes as l
 left join {{ ref('stg_sim__lane_transit') }} as t
     on

@@ -1,0 +1,64 @@
+{#- Aggregate marts refreshed by period. Such a mart groups a fact by a period (promise week, pickup month) that a
+    fact row keeps once it is in the mart: the dates behind it are set once in the OLTP. An incremental run
+    recomputes only the periods of the fact rows recomputed since the mart's last run, whole, and replaces them
+    (delete+insert on the period column), so a group that left a period leaves the mart too.
+
+    Every row the run writes carries `_watermark`: the latest `_ingested_at` of the fact and of the tombstones when
+    the run read them; the mart's maximum is where the next run starts. A deletion the facts processed may leave a
+    recomputed row with an older `_ingested_at`, and a deleted row's period is unknown once the fact dropped it, so
+    a tombstone after the watermark clears the mart first (pre-hook `clear_when_rows_deleted`) and that run
+    recomputes every period. Deletions are rare (the OLTP services delete nothing; tombstones come from manual
+    fixes), new and changed rows are every run. -#}
+
+{#- Whether this run is incremental on a mart that has the `_watermark` column (one built before the column came
+    has not: it is rebuilt whole once). -#}
+{% macro has_period_watermark() -%}
+    {%- if not is_incremental() -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list -%}
+    {{ return('_watermark' in columns) }}
+{%- endmacro %}
+
+{#- The mart's watermark: `_watermark` of its last run; the epoch on a full build or an empty mart. -#}
+{% macro period_watermark() -%}
+    {%- if has_period_watermark() -%}
+        (select coalesce(max(_watermark), cast('1900-01-01' as timestamp)) from {{ this }})
+    {%- else -%}
+        cast('1900-01-01' as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The watermark this run stamps on its rows: the latest ingestion it can have read from `fact` and tombstones. -#}
+{% macro inputs_watermark(fact) -%}
+    greatest(
+        (select coalesce(max(_ingested_at), cast('1900-01-01' as timestamp)) from {{ fact }}),
+        (select coalesce(max(_ingested_at), cast('1900-01-01' as timestamp)) from {{ ref('stg_oltp__tombstones') }})
+    )
+{%- endmacro %}
+
+{#- `period` (an expression over `fact`'s columns) is one of those of the fact rows recomputed since the mart's
+    watermark. True for every row on a full build. -#}
+{% macro in_refreshed_periods(period, fact) -%}
+    {%- if is_incremental() -%}
+        {{ period }} in (select {{ period }} from {{ fact }} where _ingested_at > {{ period_watermark() }})
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Pre-hook: empty the mart when rows were deleted since its watermark (or it has none), so the run recomputes
+    every period. -#}
+{% macro clear_when_rows_deleted() -%}
+    {%- if has_period_watermark() -%}
+    delete from {{ this }}
+    where exists (
+        select 1 from {{ ref('stg_oltp__tombstones') }}
+        where _ingested_at > (select coalesce(max(_watermark), cast('1900-01-01' as timestamp)) from {{ this }})
+    )
+    {%- elif is_incremental() -%}
+    delete from {{ this }}
+    {%- else -%}
+    select 1
+    {%- endif -%}
+{%- endmacro %}
