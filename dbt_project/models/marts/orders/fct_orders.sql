@@ -1,4 +1,5 @@
-{%- set pg_indexes = [{'columns': ['order_id']}, {'columns': ['_ingested_at']}] if target.type == 'postgres' else [] %}
+{#- order_date: the as-of date of fct_otif_weekly (its maximum) on every run. -#}
+{%- set pg_indexes = [{'columns': ['order_id']}, {'columns': ['_ingested_at']}, {'columns': ['order_date']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',

@@ -1,35 +1,34 @@
 {%- set week = "cast(" ~ dbt.date_trunc('week', 'coalesce(promised_date, order_date)') ~ " as date)" %}
+{%- set pg_indexes = [{'columns': ['week_start']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='week_start',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
         pre_hook="{{ clear_when_rows_deleted() }}",
     )
 }}
+{#- The as-of date of the last run (the latest `_as_of_date`), none on a full build or an older mart without it. -#}
+{%- set previous_as_of = none %}
+{%- if execute and is_incremental() %}
+    {%- set columns = adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list %}
+    {%- if '_as_of_date' in columns %}
+        {%- set found = run_query("select max(_as_of_date) from " ~ this) %}
+        {%- set previous_as_of = found.columns[0].values()[0] %}
+    {%- endif %}
+{%- endif %}
 -- OTIF per customer, warehouse and promise week. An order counts once it is due (promised date on or before the
 -- as-of date) or delivered; it is OTIF when every line is delivered in full on or before the promised date.
 -- Incremental by promise week (macros/incremental_periods.sql): the weeks of the orders recomputed since the last
--- run, and every week from the last run's as-of date on, where orders fall due as the as-of date moves.
+-- run, and every week from the last run's as-of date (`_as_of_date`) on, where orders fall due as it moves.
 with as_of as (
 
     -- From the mart itself, not from a CTE of it: a CTE referenced twice is materialised whole by PostgreSQL.
     select max(order_date) as as_of_date from {{ ref('fct_orders') }}
 
 ),
-
-{%- if is_incremental() %}
-
--- No later than the last run's as-of date: orders it read have not moved their order date since.
-previous_as_of as (
-
-    select max(order_date) as as_of_date
-    from {{ ref('fct_orders') }}
-    where _ingested_at <= {{ period_watermark() }}
-
-),
-{%- endif %}
 
 due as (
 
@@ -51,10 +50,11 @@ due as (
         {%- if is_incremental() %}
         and (
             {{ in_refreshed_periods(week, ref('fct_orders')) }}
-            or {{ week }} >= coalesce(
-                (select cast({{ dbt.date_trunc('week', 'as_of_date') }} as date) from previous_as_of),
-                cast('1900-01-01' as date)
-            )
+            {%- if previous_as_of is not none %}
+            or {{ week }} >= cast({{ dbt.date_trunc('week', "cast('" ~ previous_as_of ~ "' as date)") }} as date)
+            {%- else %}
+            or true
+            {%- endif %}
         )
         {%- endif %}
 
@@ -75,6 +75,7 @@ select
     sum(case when is_otif then 1 else 0 end) * 1.0 / count(*) as otif_rate,
     sum(order_amount) as order_amount,
     max(_ingested_at) as _ingested_at,
-    {{ inputs_watermark(ref('fct_orders')) }} as _watermark
+    (select as_of_date from as_of) as _as_of_date,
+    {{ inputs_watermark([ref('fct_orders')]) }} as _watermark
 from due
 group by customer_id, customer, warehouse_id, warehouse, week_start

@@ -1,10 +1,12 @@
 {%- set month = "cast(" ~ dbt.date_trunc('month', 'picked_up_at') ~ " as date)" %}
+{%- set pg_indexes = [{'columns': ['month_start']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='month_start',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
         pre_hook="{{ clear_when_rows_deleted() }}",
     )
 }}
@@ -29,7 +31,7 @@ select
     sum(cost) / nullif(cast(sum(weight_kg) as numeric(18, 4)), 0) as cost_per_kg,
     sum(exception_event_count) as exception_events,
     max(_ingested_at) as _ingested_at,
-    {{ inputs_watermark(ref('fct_shipments')) }} as _watermark
+    {{ inputs_watermark([ref('fct_shipments')]) }} as _watermark
 from {{ ref('fct_shipments') }}
 where picked_up_at is not null and carrier_id is not null and {{ in_refreshed_periods(month, ref('fct_shipments')) }}
 group by

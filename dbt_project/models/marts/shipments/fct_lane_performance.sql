@@ -1,10 +1,12 @@
 {%- set month = "cast(" ~ dbt.date_trunc('month', 'picked_up_at') ~ " as date)" %}
+{%- set pg_indexes = [{'columns': ['month_start']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
 {{
     config(
         materialized='incremental',
         incremental_strategy='delete+insert',
         unique_key='month_start',
         on_schema_change='append_new_columns',
+        indexes=pg_indexes,
         pre_hook="{{ clear_when_rows_deleted() }}",
     )
 }}
@@ -52,7 +54,7 @@ select
     l.*,
     t.mean_transit_days as expected_transit_days,
     t.reliability as expected_reliability,
-    {{ inputs_watermark(ref('fct_shipments')) }} as _watermark
+    {{ inputs_watermark([ref('fct_shipments')]) }} as _watermark
 from lanes as l
 left join {{ ref('stg_sim__lane_transit') }} as t
     on
