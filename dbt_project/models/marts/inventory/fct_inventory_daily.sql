@@ -24,6 +24,7 @@
 -- recomputed from those reservations' whole lifecycle (no stored opening, so a late change can never drift).
 -- Earlier days are kept.
 {%- set window = var('days_of_supply_window_days') %}
+{%- set since = watermark() %}
 
 with
 {%- if is_incremental() %}
@@ -32,7 +33,7 @@ new_ledger as (
 
     select item_id, warehouse_id, cast(occurred_at as date) as movement_date
     from {{ ref('stg_oltp__inventory_ledger') }}
-    where _ingested_at > {{ watermark() }}
+    where _ingested_at > {{ since }}
 
 ),
 
@@ -44,9 +45,9 @@ new_demand as (
     inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
     where o.warehouse_id is not null
         and o.order_id in (
-            select order_id from {{ ref('stg_oltp__orders') }} where _ingested_at > {{ watermark() }}
+            select order_id from {{ ref('stg_oltp__orders') }} where _ingested_at > {{ since }}
             union
-            select order_id from {{ ref('stg_oltp__order_lines') }} where _ingested_at > {{ watermark() }}
+            select order_id from {{ ref('stg_oltp__order_lines') }} where _ingested_at > {{ since }}
         )
 
 ),
@@ -54,10 +55,10 @@ new_demand as (
 -- Reservations changed since the watermark: re-ingested, or one of their picks was.
 changed_reservations as (
 
-    select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ watermark() }}
+    select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ since }}
     union
     select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and _ingested_at > {{ watermark() }}
+    where reservation_id is not null and _ingested_at > {{ since }}
 
 ),
 
@@ -87,7 +88,7 @@ start_date as (
             (
                 select min(cast(created_at as date))
                 from {{ ref('stg_oltp__inventory_balances') }}
-                where _ingested_at > {{ watermark() }}
+                where _ingested_at > {{ since }}
                     and created_at >= {{ add_days("(select as_of_date from previous)", -1) }}
             ),
             cast('9999-12-31' as date)
@@ -98,7 +99,7 @@ start_date as (
                 select min(coalesce(t.event_date, cast(o.ordered_at as date)))
                 from {{ ref('stg_oltp__tombstones') }} as t
                 left join {{ ref('stg_oltp__orders') }} as o on t.order_id = o.order_id
-                where t._ingested_at > {{ watermark() }}
+                where t._ingested_at > {{ since }}
                     and t.source_table in ('orders', 'order_lines', 'inventory_ledger', 'reservations', 'pick_tasks')
             ),
             cast('9999-12-31' as date)

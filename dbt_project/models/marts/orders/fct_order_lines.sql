@@ -22,15 +22,11 @@
 with
 {%- if is_incremental() %}
 
-watermark as (
-
-    select {{ watermark() }} as ingested_at
-
-),
+{%- set since = watermark() %}
 
 changed_orders as (
 
-    {{ changed_order_ids('(select ingested_at from watermark)') }}
+    {{ changed_order_ids(since) }}
 
 ),
 

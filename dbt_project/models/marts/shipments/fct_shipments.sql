@@ -18,15 +18,11 @@
 with
 {%- if is_incremental() %}
 
-watermark as (
-
-    select {{ watermark() }} as ingested_at
-
-),
+{%- set since = watermark() %}
 
 changed_shipments as (
 
-    {{ changed_shipment_ids('(select ingested_at from watermark)') }}
+    {{ changed_shipment_ids(since) }}
 
 ),
 

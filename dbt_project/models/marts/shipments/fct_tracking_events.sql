@@ -15,6 +15,7 @@
 -- depends_on: {{ ref('stg_oltp__tombstones') }}
 -- Tracking events from the OLTP and from carrier feeds in one stream; feed scans are matched to shipments on the
 -- tracking number (unmatched scans keep a null shipment_id).
+{%- set since = watermark() %}
 with oltp_events as (
 
     select
@@ -34,8 +35,14 @@ with oltp_events as (
     left join {{ ref('stg_oltp__carrier_services') }} as cs on s.carrier_service_id = cs.carrier_service_id
     left join {{ ref('stg_oltp__carriers') }} as c on cs.carrier_id = c.carrier_id
     {%- if is_incremental() %}
-    -- New events, and the events of changed shipments (tracking number or carrier service set later).
-    where t._ingested_at > {{ watermark() }} or s._ingested_at > {{ watermark() }}
+    -- New events, and the events of changed shipments (tracking number or carrier service set later). Two indexed
+    -- lookups: `t._ingested_at > x or s._ingested_at > x` across the join made PostgreSQL join every event first.
+    where t.tracking_event_id in (
+        select tracking_event_id from {{ ref('stg_oltp__tracking_events') }} where _ingested_at > {{ since }}
+        union
+        select tracking_event_id from {{ ref('stg_oltp__tracking_events') }}
+        where shipment_id in (select shipment_id from {{ ref('stg_oltp__shipments') }} where _ingested_at > {{ since }})
+    )
     {%- endif %}
 
 ),
@@ -58,7 +65,7 @@ feed_events as (
     left join {{ ref('stg_oltp__shipments') }} as s on f.tracking_number = s.tracking_number
     {%- if is_incremental() %}
     -- New scans, and scans of shipments ingested since (a scan can arrive before its shipment: matched now).
-    where f._ingested_at > {{ watermark() }} or s._ingested_at > {{ watermark() }}
+    where f._ingested_at > {{ since }} or s._ingested_at > {{ since }}
     {%- endif %}
 
 )
