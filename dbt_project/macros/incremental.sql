@@ -2,12 +2,13 @@
     ingestion time of the rows it was computed from. A run recomputes the keys touched by bronze rows ingested
     after the fact's own maximum `_ingested_at`, and replaces them (delete+insert on unique_key, on both engines). -#}
 
-{#- The fact's watermark as a literal, read before the pre-hooks delete tombstoned keys (rows ingested after the last
-    run are after it either way). A literal, not a subquery: PostgreSQL plans `_ingested_at > <subquery>` as a third
-    of the table, where with the literal its index finds the few changed rows. -#}
-{% macro watermark() -%}
+{#- The fact's watermark (the maximum of `column`, `_ingested_at` unless said) as a literal, read before the
+    pre-hooks delete tombstoned keys (rows ingested after the last run are after it either way). A literal, not a
+    subquery: PostgreSQL plans `_ingested_at > <subquery>` as a third of the table, where with the literal its index
+    finds the few changed rows. -#}
+{% macro watermark(column='_ingested_at') -%}
     {%- if execute and is_incremental() and this is not string and load_relation(this) is not none -%}
-        {%- set value = run_query("select max(_ingested_at) from " ~ this).columns[0].values()[0] -%}
+        {%- set value = run_query("select max(" ~ column ~ ") from " ~ this).columns[0].values()[0] -%}
         {%- if value is not none -%}
             {{ timestamp_literal(value) }}
         {%- else -%}
@@ -15,7 +16,7 @@
         {%- endif -%}
     {%- elif is_incremental() -%}
         {#- A unit test's `this` is a fixture, no relation to query. -#}
-        (select coalesce(max(_ingested_at), cast('1900-01-01' as timestamp)) from {{ this }})
+        (select coalesce(max({{ column }}), cast('1900-01-01' as timestamp)) from {{ this }})
     {%- else -%}
         cast('1900-01-01' as timestamp)
     {%- endif -%}

@@ -10,12 +10,14 @@
 }}
 -- The forecasting base. Column names are a contract with ml.forecasting (item, warehouse, date, quantity,
 -- is_stockout, unit_price, is_promo, category, abc_class, day_of_week, month, is_holiday). Incremental: the days
--- fct_inventory_daily recomputed in this run.
+-- fct_inventory_daily recomputed in this run, and only the order lines from the first of them on.
+-- depends_on: {{ ref('fct_inventory_daily') }}, {{ ref('stg_oltp__order_lines') }}, {{ ref('stg_oltp__orders') }}
 with demand as (
 
-    select * from {{ ref('int_demand_daily_censored') }}
     {%- if is_incremental() %}
-    where _computed_at > (select max(_computed_at) from {{ this }})
+    {{ demand_daily_censored('_computed_at > ' ~ watermark('_computed_at')) }}
+    {%- else %}
+    select * from {{ ref('int_demand_daily_censored') }}
     {%- endif %}
 
 )
