@@ -26,3 +26,15 @@
 {% macro run_timestamp() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S") }}' as timestamp)
 {%- endmacro %}
+
+{#- Post-hook of every model (dbt_project.yml): on PostgreSQL, refresh the planner statistics of a table the run just
+    built or changed, so the models after it in the same run plan with its new rows. The incremental facts find
+    their changed keys with `_ingested_at > <watermark>`: against statistics taken before the rows arrived (autovacuum
+    analyses a while after a build) PostgreSQL estimated one changed row, chose nested loops that re-aggregated the
+    inputs for every outer row, and fct_order_lines ran for over 12 minutes instead of 8 s on 1% new data
+    (5.3M order lines). DuckDB keeps no such statistics: nothing to do. -#}
+{% macro analyze_built_table() -%}
+    {%- if target.type == 'postgres' and config.get('materialized') in ('table', 'incremental') -%}
+    analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
