@@ -10,6 +10,19 @@
     recomputes every period. Deletions are rare (the OLTP services delete nothing; tombstones come from manual
     fixes), new and changed rows are every run. -#}
 
+{#- The config of such a mart, replaced by `unique_key` (its period, or its row key): delete+insert, the pre-hook
+    below, and on PostgreSQL indexes on the key and on `_watermark` (whose maximum each run reads). -#}
+{% macro watermarked_mart_config(unique_key) -%}
+    {{ return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'delete+insert',
+        'unique_key': unique_key,
+        'on_schema_change': 'append_new_columns',
+        'indexes': [{'columns': [unique_key]}, {'columns': ['_watermark']}] if target.type == 'postgres' else [],
+        'pre_hook': '{{ clear_when_rows_deleted() }}',
+    }) }}
+{%- endmacro %}
+
 {#- Whether this run is incremental on a mart that has the `_watermark` column (one built before the column came
     has not: it is rebuilt whole once). -#}
 {% macro has_mart_watermark() -%}

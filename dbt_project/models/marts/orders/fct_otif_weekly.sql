@@ -1,15 +1,5 @@
 {%- set week = "cast(" ~ dbt.date_trunc('week', 'coalesce(promised_date, order_date)') ~ " as date)" %}
-{%- set pg_indexes = [{'columns': ['week_start']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='week_start',
-        on_schema_change='append_new_columns',
-        indexes=pg_indexes,
-        pre_hook="{{ clear_when_rows_deleted() }}",
-    )
-}}
+{{ config(**watermarked_mart_config('week_start')) }}
 {#- The as-of date of the last run (the latest `_as_of_date`), none on a full build or an older mart without it. -#}
 {%- set previous_as_of = none %}
 {%- if execute and is_incremental() %}

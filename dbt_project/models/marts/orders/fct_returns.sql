@@ -1,14 +1,4 @@
-{%- set pg_indexes = [{'columns': ['return_line_id']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='return_line_id',
-        on_schema_change='append_new_columns',
-        indexes=pg_indexes,
-        pre_hook="{{ clear_when_rows_deleted() }}",
-    )
-}}
+{{ config(**watermarked_mart_config('return_line_id')) }}
 -- Returned order lines with their return, disposition, value and time from delivery to return.
 -- Incremental: the return lines whose line, return or order line (which carries its shipments) came in or was
 -- recomputed after the mart's watermark; any deletion recomputes all (macros/incremental_periods.sql).

@@ -1,15 +1,5 @@
 {%- set month = "cast(" ~ dbt.date_trunc('month', 'picked_up_at') ~ " as date)" %}
-{%- set pg_indexes = [{'columns': ['month_start']}, {'columns': ['_watermark']}] if target.type == 'postgres' else [] %}
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='delete+insert',
-        unique_key='month_start',
-        on_schema_change='append_new_columns',
-        indexes=pg_indexes,
-        pre_hook="{{ clear_when_rows_deleted() }}",
-    )
-}}
+{{ config(**watermarked_mart_config('month_start')) }}
 -- Carrier performance per carrier, service and pickup month. Incremental by pickup month
 -- (macros/incremental_periods.sql): the months of the shipments recomputed since the last run.
 select
