@@ -19,10 +19,9 @@
 -- depends_on: {{ ref('stg_oltp__orders') }}, {{ ref('stg_oltp__order_lines') }}, {{ ref('stg_oltp__reservations') }}
 -- depends_on: {{ ref('stg_oltp__pick_tasks') }}, {{ ref('stg_oltp__shipment_lines') }}, {{ ref('stg_oltp__shipments') }}
 -- depends_on: {{ ref('stg_oltp__tombstones') }}
+{%- set since = watermark() %}
 with
 {%- if is_incremental() %}
-
-{%- set since = watermark() %}
 
 changed_orders as (
 

@@ -15,10 +15,9 @@
 -- depends_on: {{ ref('stg_oltp__shipments') }}, {{ ref('stg_oltp__tracking_events') }}, {{ ref('stg_feeds__tracking_events') }}
 -- depends_on: {{ ref('stg_oltp__tombstones') }}, {{ ref('stg_oltp__warehouses') }}, {{ ref('stg_oltp__carrier_services') }}
 -- depends_on: {{ ref('stg_oltp__carriers') }}
+{%- set since = watermark() %}
 with
 {%- if is_incremental() %}
-
-{%- set since = watermark() %}
 
 changed_shipments as (
 

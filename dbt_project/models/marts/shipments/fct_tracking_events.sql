@@ -35,8 +35,9 @@ with oltp_events as (
     left join {{ ref('stg_oltp__carrier_services') }} as cs on s.carrier_service_id = cs.carrier_service_id
     left join {{ ref('stg_oltp__carriers') }} as c on cs.carrier_id = c.carrier_id
     {%- if is_incremental() %}
-    -- New events, and the events of changed shipments (tracking number or carrier service set later). Two indexed
-    -- lookups: `t._ingested_at > x or s._ingested_at > x` across the join made PostgreSQL join every event first.
+    -- New events (by the `_ingested_at` index), and the events of changed shipments (tracking number or carrier
+    -- service set later; one hash join of the events' shipment ids against the few changed shipments). Written as
+    -- `t._ingested_at > x or s._ingested_at > x` across the join, PostgreSQL joined every event first.
     where t.tracking_event_id in (
         select tracking_event_id from {{ ref('stg_oltp__tracking_events') }} where _ingested_at > {{ since }}
         union
