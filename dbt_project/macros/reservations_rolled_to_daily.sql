@@ -1,20 +1,13 @@
-{#- The one definition of int_reservations_rolled_to_daily. `reservation_ids` (a subquery of reservation ids)
-    restricts the reservations and their pick tasks: the incremental fct_inventory_daily computes only the
-    reservations that matter from its start date on, instead of the whole reservation history each run. -#}
-{% macro reservations_rolled_to_daily(reservation_ids=none) -%}
-with reservations as (
+{#- The lifecycle of each reservation (one row per reservation): when it was reserved and closed, what its picks
+    took, and the day of its last change. Used by reservations_rolled_to_daily and int_reservations_dated. A
+    reservation's balance only supplies item and warehouse, so it is not joined here. -#}
+{% macro reservation_span_ctes(reservation_ids=none) -%}
+reservations as (
 
     select * from {{ ref('stg_oltp__reservations') }}
     {%- if reservation_ids %}
     where reservation_id in ({{ reservation_ids }})
     {%- endif %}
-
-),
-
-balances as (
-
-    select balance_id, item_id, warehouse_id
-    from {{ ref('stg_oltp__inventory_balances') }}
 
 ),
 
@@ -46,8 +39,8 @@ spans as (
 
     select
         r.reservation_id,
-        b.item_id,
-        b.warehouse_id,
+        r.balance_id,
+        r.status,
         r.quantity,
         least(coalesce(p.quantity_picked, 0), r.quantity) as quantity_picked_by_tasks,
         case
@@ -58,13 +51,35 @@ spans as (
             when r.status = 'picked' then coalesce(p.last_picked_at, r.updated_at)
             when r.status in ('released', 'cancelled') then r.updated_at
         end as closed_at,
-        -- The balance only supplies item and warehouse, which never change; its own ingestion is not a change
-        -- of the reservation (balances are rewritten on every stock movement: counting them re-dated every
-        -- reservation of a touched balance, so each incremental fct_inventory_daily recomputed all history).
+        p.last_picked_at,
+        -- The balance's own ingestion is not a change of the reservation (balances are rewritten on every stock
+        -- movement: counting them re-dated every reservation of a touched balance, so each incremental
+        -- fct_inventory_daily recomputed all history).
         greatest(r._ingested_at, coalesce(p._ingested_at, r._ingested_at)) as _ingested_at
     from reservations as r
-    inner join balances as b on r.balance_id = b.balance_id
     left join pick_totals as p on r.reservation_id = p.reservation_id
+
+)
+{%- endmacro %}
+
+{#- The one definition of int_reservations_rolled_to_daily. `reservation_ids` (a subquery of reservation ids)
+    restricts the reservations and their pick tasks: the incremental fct_inventory_daily computes only the
+    reservations that matter from its start date on, instead of the whole reservation history each run. -#}
+{% macro reservations_rolled_to_daily(reservation_ids=none) -%}
+with {{ reservation_span_ctes(reservation_ids) }},
+
+balances as (
+
+    select balance_id, item_id, warehouse_id
+    from {{ ref('stg_oltp__inventory_balances') }}
+
+),
+
+located as (
+
+    select s.*, b.item_id, b.warehouse_id
+    from spans as s
+    inner join balances as b on s.balance_id = b.balance_id
 
 ),
 
@@ -72,7 +87,7 @@ changes as (
 
     -- Allocated.
     select item_id, warehouse_id, cast(reserved_at as date) as change_date, quantity as reserved_change, _ingested_at
-    from spans
+    from located
 
     union all
 
@@ -83,7 +98,7 @@ changes as (
         cast(greatest(pk.picked_at, s.reserved_at) as date) as change_date,
         -pk.quantity_picked as reserved_change,
         s._ingested_at
-    from spans as s
+    from located as s
     inner join picks as pk on s.reservation_id = pk.reservation_id
 
     union all
@@ -95,7 +110,7 @@ changes as (
         cast(greatest(closed_at, reserved_at) as date) as change_date,
         -(quantity - quantity_picked_by_tasks) as reserved_change,
         _ingested_at
-    from spans
+    from located
     where closed_at is not null and quantity > quantity_picked_by_tasks
 
 )

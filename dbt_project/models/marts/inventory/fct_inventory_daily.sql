@@ -12,6 +12,7 @@
 }}
 -- depends_on: {{ ref('stg_oltp__tombstones') }}, {{ ref('stg_oltp__inventory_ledger') }}, {{ ref('stg_oltp__inventory_balances') }}
 -- depends_on: {{ ref('stg_oltp__reservations') }}, {{ ref('stg_oltp__pick_tasks') }}, {{ ref('int_reservations_rolled_to_daily') }}
+-- depends_on: {{ ref('int_reservations_dated') }}
 -- Daily inventory position of every item in every warehouse. On hand is the running sum of the ledger (the only
 -- thing that moves stock); reserved is the sum of the reservations open at the end of the day (their lifecycle,
 -- int_reservations_rolled_to_daily), never a running sum of ledger movements. Reservation changes dated after the
@@ -19,8 +20,8 @@
 -- Incremental: recomputes every day from the earliest day touched by newly ingested movements, reservations, picks
 -- or demand (always including the previous as-of day, which held "current" reservations), starting from the stored
 -- on hand of the day before. Only the history that can matter from there on is read: movements and demand from the
--- start of the trailing demand window, and the reservations still open at the day before the start date or changed
--- since (every other reservation was closed before it, so it adds nothing to any recomputed day). Reserved is
+-- start of the trailing demand window, and the reservations active on or after the start date (int_reservations_dated;
+-- every other reservation was closed before it, so it adds nothing to any recomputed day). Reserved is
 -- recomputed from those reservations' whole lifecycle (no stored opening, so a late change can never drift).
 -- Earlier days are kept.
 {%- set window = var('days_of_supply_window_days') %}
@@ -108,37 +109,11 @@ start_date as (
 
 ),
 
--- The reservations whose lifecycle can touch a day from the start date on: the open ones, those picked since, and
--- those created or updated since, unless picked by tasks all before it (their changes are then all dated on or
--- before their last pick: histories loaded in bulk carry the load time in created_at and updated_at).
--- "Unless picked" is an anti-join (`not exists` at the top of its branch): written as `reservation_id in (picks)` under
--- `not (...)` and `or`, PostgreSQL could not make it a join and, once the picks outgrew work_mem, rescanned them for
--- every reservation (minutes at 5M picks).
-candidate_reservations as (
-
-    select reservation_id, status
-    from {{ ref('stg_oltp__reservations') }}
-    where status is null
-        or status not in ('picked', 'released', 'cancelled')
-        or created_at >= (select start_date from start_date)
-        or updated_at >= (select start_date from start_date)
-
-),
-
+-- The reservations whose lifecycle can touch a day from the start date on: open, or changed on or after it.
 reservations_in_scope as (
 
-    select reservation_id from candidate_reservations
-    where status is null or status <> 'picked'
-    union
-    select c.reservation_id from candidate_reservations as c
-    where c.status = 'picked'
-        and not exists (
-            select 1 from {{ ref('stg_oltp__pick_tasks') }} as pt
-            where pt.reservation_id = c.reservation_id and pt.picked_at is not null and pt.quantity_picked > 0
-        )
-    union
-    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and quantity_picked > 0 and picked_at >= (select start_date from start_date)
+    select reservation_id from {{ ref('int_reservations_dated') }}
+    where active_until_date >= (select start_date from start_date)
 
 ),
 
