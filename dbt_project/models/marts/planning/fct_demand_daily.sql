@@ -6,11 +6,13 @@
         unique_key=['item', 'warehouse', 'date'],
         on_schema_change='append_new_columns',
         indexes=pg_indexes,
+        post_hook="{{ refresh_demand_daily_attributes() }}",
     )
 }}
 -- The forecasting base. Column names are a contract with ml.forecasting (item, warehouse, date, quantity,
 -- is_stockout, unit_price, is_promo, category, abc_class, day_of_week, month, is_holiday). Incremental: the days
--- fct_inventory_daily recomputed in this run, and only the order lines from the first of them on.
+-- fct_inventory_daily recomputed in this run, and only the order lines from the first of them on; the columns taken
+-- from dimensions are brought up to date on the older days (macros/demand_daily_attributes.sql).
 -- depends_on: {{ ref('fct_inventory_daily') }}, {{ ref('stg_oltp__order_lines') }}, {{ ref('stg_oltp__orders') }}
 with demand as (
 
