@@ -404,11 +404,13 @@ def main() -> None:
         f"- increment: the last {args.increment_days} days ({args.increment_days / args.days:.1%} of the history): "
         f"{figures['delta_rows']:,} rows ({figures['delta_lines']:,} order lines), {figures['held']}{merged_note}",
         "- timed: `dbt run --full-refresh` on the initial bronze, then `dbt run` after the increment "
-        "(models only, 2 threads; seeds loaded before timing). DuckDB reads bronze through the Delta tables "
-        "registered as Arrow datasets; the 9 large staging models are incremental tables (only bronze rows "
-        "ingested after their watermark, a literal pushed into the Delta scan; tombstones deleted by a pre-hook), "
+        "(models only, 2 threads; seeds loaded before timing). DuckDB reads bronze through views over the Delta "
+        "tables' Parquet files (stockyard/dbt_bronze.py); the 9 large staging models are incremental tables (only "
+        "bronze rows ingested after their watermark, a literal the Parquet scan prunes row groups by; tombstones "
+        "deleted by a pre-hook), "
         "the 6 large facts are incremental (changed keys found from staging and pushed into their input CTEs, "
-        "delete+insert on keys, tombstones honoured), as are `fct_returns` (by return line) and the period marts "
+        "delete+insert on keys, tombstones honoured; fct_inventory_daily takes its reservations from the "
+        "incremental int_reservations_dated), as are `fct_returns` (by return line) and the period marts "
         "OTIF weekly, carrier scorecard and lane performance (the periods whose inputs changed); small staging "
         "models are views, and the dims, backorders, pick velocity, S&OP monthly, inventory health and cold-chain "
         "excursions are rebuilt from the facts each run.",
