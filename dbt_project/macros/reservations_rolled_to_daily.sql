@@ -64,9 +64,29 @@ spans as (
 
 {#- The one definition of int_reservations_rolled_to_daily. `reservation_ids` (a subquery of reservation ids)
     restricts the reservations and their pick tasks: the incremental fct_inventory_daily computes only the
-    reservations that matter from its start date on, instead of the whole reservation history each run. -#}
-{% macro reservations_rolled_to_daily(reservation_ids=none) -%}
-with {{ reservation_span_ctes(reservation_ids) }},
+    reservations that matter from its start date on, instead of the whole reservation history each run. `spans`
+    (a query of int_reservations_dated rows of those reservations) takes their lifecycles as stored there instead of
+    working them out again from every reservation and pick task. -#}
+{% macro reservations_rolled_to_daily(reservation_ids=none, spans=none) -%}
+with
+{%- if spans %}
+spans as (
+
+    {{ spans }}
+
+),
+
+picks as (
+
+    select reservation_id, picked_at, quantity_picked, _ingested_at
+    from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and picked_at is not null and quantity_picked > 0
+        and reservation_id in ({{ reservation_ids }})
+
+),
+{%- else %}
+{{ reservation_span_ctes(reservation_ids) }},
+{%- endif %}
 
 balances as (
 

@@ -27,9 +27,11 @@
 {%- set window = var('days_of_supply_window_days') %}
 {%- set since = watermark() %}
 
-with
 {%- if is_incremental() %}
-
+{#- The day the incremental run recomputes from, computed first and written into the model as a literal: PostgreSQL
+    plans a comparison with a subquery as a third of the table (hash joins over every reservation and pick task,
+    spilling to disk) where with the date it estimates the few rows it finds. -#}
+{%- set start_ctes %}
 new_ledger as (
 
     select item_id, warehouse_id, cast(occurred_at as date) as movement_date
@@ -53,19 +55,14 @@ new_demand as (
 
 ),
 
--- Reservations changed since the watermark: re-ingested, or one of their picks was.
-changed_reservations as (
+-- Reservations changed since the watermark (re-ingested, or one of their picks was): their earliest change is their
+-- allocation. Only those of a known balance count (the others change no position).
+new_reservations as (
 
-    select reservation_id from {{ ref('stg_oltp__reservations') }} where _ingested_at > {{ since }}
-    union
-    select reservation_id from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and _ingested_at > {{ since }}
-
-),
-
-new_reservation_changes as (
-
-    {{ reservations_rolled_to_daily('select reservation_id from changed_reservations') }}
+    select cast(reserved_at as date) as change_date
+    from {{ ref('int_reservations_dated') }}
+    where _ingested_at > {{ since }}
+        and balance_id in (select balance_id from {{ ref('stg_oltp__inventory_balances') }})
 
 ),
 
@@ -81,7 +78,7 @@ start_date as (
         (select as_of_date from previous),
         coalesce((select min(movement_date) from new_ledger), cast('9999-12-31' as date)),
         coalesce((select min(demand_date) from new_demand), cast('9999-12-31' as date)),
-        coalesce((select min(change_date) from new_reservation_changes), cast('9999-12-31' as date)),
+        coalesce((select min(change_date) from new_reservations), cast('9999-12-31' as date)),
         -- A balance that reached bronze after reservations referring to it (each table has its own snapshot)
         -- makes those reservations visible now; it was created after the previous run's snapshot of balances, so
         -- on or after the day before the previous as-of date, and so were they.
@@ -107,19 +104,34 @@ start_date as (
         )
     ) as start_date
 
-),
+)
+{%- endset %}
+{%- if execute and this is not string and load_relation(this) is not none %}
+{%- set start_value = run_query("with " ~ start_ctes ~ " select start_date from start_date").columns[0].values()[0] %}
+{%- endif %}
+{%- set start = "cast('" ~ start_value ~ "' as date)" if start_value is defined and start_value is not none else "(select start_date from start_date)" %}
+{%- else %}
+{%- set start = "(select start_date from start_date)" %}
+{%- endif %}
+
+with
+{%- if is_incremental() %}
+
+{{ start_ctes }},
 
 -- The reservations whose lifecycle can touch a day from the start date on: open, or changed on or after it.
 reservations_in_scope as (
 
-    select reservation_id from {{ ref('int_reservations_dated') }}
-    where active_until_date >= (select start_date from start_date)
+    select * from {{ ref('int_reservations_dated') }}
+    where active_until_date >= {{ start }}
 
 ),
 
 reservation_changes as (
 
-    {{ reservations_rolled_to_daily('select reservation_id from reservations_in_scope') }}
+    {{ reservations_rolled_to_daily(
+        'select reservation_id from reservations_in_scope', spans='select * from reservations_in_scope'
+    ) }}
 
 ),
 {%- else %}
@@ -136,7 +148,7 @@ movements as (
 
     select * from {{ ref('int_inventory_movements_rolled_to_daily') }}
     {%- if is_incremental() %}
-    where movement_date >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+    where movement_date >= {{ add_days(start, -(window - 1)) }}
     {%- endif %}
 
 ),
@@ -153,7 +165,7 @@ demand_lines as (
     inner join {{ ref('stg_oltp__orders') }} as o on l.order_id = o.order_id
     where o.warehouse_id is not null
     {%- if is_incremental() %}
-        and o.ordered_at >= {{ add_days("(select start_date from start_date)", -(window - 1)) }}
+        and o.ordered_at >= {{ add_days(start, -(window - 1)) }}
     {%- endif %}
 
 ),
@@ -219,7 +231,7 @@ start_date as (
 calendar as (
 
     {{ date_series(
-        add_days("(select start_date from start_date)", -(window - 1)),
+        add_days(start, -(window - 1)),
         "(select as_of_date from as_of)"
     ) }}
 
@@ -238,7 +250,7 @@ opening as (
     {%- if is_incremental() %}
     select item_id, warehouse_id, on_hand as opening_on_hand
     from {{ this }}
-    where inventory_date = {{ add_days("(select start_date from start_date)", -1) }}
+    where inventory_date = {{ add_days(start, -1) }}
     {%- else %}
     select item_id, warehouse_id, 0 as opening_on_hand
     from pairs
@@ -267,7 +279,7 @@ opening_reserved as (
 
     select item_id, warehouse_id, sum(reserved_change) as opening_reserved
     from reserved_daily
-    where change_date < (select start_date from start_date)
+    where change_date < {{ start }}
     group by item_id, warehouse_id
 
 ),
@@ -276,7 +288,7 @@ reserved_in_scope as (
 
     select item_id, warehouse_id, change_date, sum(reserved_change) as reserved_change, max(_ingested_at) as _ingested_at
     from reserved_daily
-    where change_date >= (select start_date from start_date)
+    where change_date >= {{ start }}
     group by item_id, warehouse_id, change_date
 
 ),
@@ -292,9 +304,9 @@ daily as (
         coalesce(m.returned_quantity, 0) as returned_quantity,
         coalesce(m.adjusted_quantity, 0) as adjusted_quantity,
         -- Movements before the start date are already in the opening position.
-        case when g.inventory_date >= (select start_date from start_date) then coalesce(m.net_change, 0) else 0 end
+        case when g.inventory_date >= {{ start }} then coalesce(m.net_change, 0) else 0 end
             as net_change_in_scope,
-        case when g.inventory_date >= (select start_date from start_date) then coalesce(r.reserved_change, 0) else 0 end
+        case when g.inventory_date >= {{ start }} then coalesce(r.reserved_change, 0) else 0 end
             as reserved_change_in_scope,
         coalesce(m.net_change, 0) as net_change,
         coalesce(d.demand_quantity, 0) as demand_quantity,
@@ -364,4 +376,4 @@ select
 from positions as p
 inner join {{ ref('stg_oltp__items') }} as i on p.item_id = i.item_id
 inner join {{ ref('stg_oltp__warehouses') }} as w on p.warehouse_id = w.warehouse_id
-where p.inventory_date >= (select start_date from start_date)
+where p.inventory_date >= {{ start }}
