@@ -4,6 +4,7 @@ tables, tables gone from the lake, and readers outside dbt."""
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -104,6 +105,12 @@ def test_views_follow_new_versions_and_read_footers_by_name_only_when_needed(tmp
     assert [r[0] for r in _view(con, "oltp__orders")] == [1, 2]
     assert con.execute("select version, len(files) from bronze._delta_files").fetchall() == [(1, 2)]
     assert "union_by_name" not in _view_definition(con, "oltp__orders")
+
+    # The table written anew (back to version 0, other files): the view follows it.
+    shutil.rmtree(bronze / "oltp__orders")
+    write_deltalake(str(bronze / "oltp__orders"), _rows([7], "open"))
+    create_bronze_views(con, bronze)
+    assert [r[0] for r in _view(con, "oltp__orders")] == [7]
 
 
 def test_views_follow_the_lake_tables_gone_and_old_copies_replaced(tmp_path: Path) -> None:
