@@ -157,4 +157,10 @@ class Plugin(BasePlugin):
         self.bronze_dir = Path(plugin_config["lake_root"]) / "bronze"
 
     def configure_connection(self, conn: duckdb.DuckDBPyConnection) -> None:
-        create_bronze_views(conn, self.bronze_dir)
+        # A reader that opened the warehouse read-only (dbt-duckdb falls back to it while a dbt run holds the file,
+        # e.g. dagster-dbt's row counts) reads the views as the run that holds it wrote them.
+        (read_only,) = conn.execute(
+            "select readonly from duckdb_databases() where database_name = current_database()"
+        ).fetchone()
+        if not read_only:
+            create_bronze_views(conn, self.bronze_dir)

@@ -147,3 +147,21 @@ def test_the_plugin_needs_a_lake_root() -> None:
 
     with pytest.raises(ValueError, match="lake_root"):
         Plugin(name="bronze", plugin_config={})
+
+
+def test_the_plugin_leaves_a_read_only_warehouse_alone(tmp_path: Path) -> None:
+    """dbt-duckdb opens the warehouse read-only while a run holds it (dagster-dbt's row counts): no write there."""
+    from stockyard.dbt_bronze import Plugin
+
+    write_deltalake(str(tmp_path / "lake" / "bronze" / "oltp__orders"), _rows([1], "open"))
+    duckdb.connect(str(tmp_path / "w.duckdb")).close()
+    plugin = Plugin(name="bronze", plugin_config={"lake_root": str(tmp_path / "lake")})
+
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        plugin.configure_connection(con)
+        assert con.execute("select count(*) from duckdb_views() where schema_name = 'bronze'").fetchone() == (
+            0,
+        )
+    with duckdb.connect(str(tmp_path / "w.duckdb")) as con:
+        plugin.configure_connection(con)
+        assert [r[0] for r in _view(con, "oltp__orders")] == [1]
