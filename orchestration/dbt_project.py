@@ -42,7 +42,7 @@ def dbt_environment(settings: Settings | None = None) -> Iterator[dict[str, str]
 
     env = dict(dbt_env(settings or get_settings()))
     # dagster-dbt fetches row counts through a dbt adapter in this process; with the profile's keep_open it would
-    # hold the DuckDB file open (read-write) after the step, and the asset checks' read-only readers could not open it.
+    # hold the DuckDB file open after the step, and the asset checks' read-only readers could not open it.
     env["DBT_SY_DUCKDB_KEEP_OPEN"] = "False"  # dbt's as_bool reads Python literals
     # dagster-dbt runs the ``dbt`` executable: find the one installed beside this interpreter even when the venv
     # is not activated (``.venv/bin/stockyard run``).

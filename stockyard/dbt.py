@@ -64,7 +64,7 @@ def dbt_env(settings: Settings | None = None, *, target: str | None = None) -> d
     """Environment variables ``dbt_project/profiles.yml`` reads, derived from the settings.
 
     All of them start with ``DBT_SY_`` (``DBT_SY_TARGET``, ``DBT_SY_DUCKDB_PATH``, ``DBT_SY_LAKE_ROOT``,
-    ``DBT_SY_PG_HOST/PORT/USER/PASSWORD/DATABASE``); ``DBT_SY_THREADS`` (default 2) is left to the caller. For the ``postgres`` target this makes sure PostgreSQL is up (the embedded server starts on demand).
+    ``DBT_SY_PG_HOST/PORT/USER/PASSWORD/DATABASE``); ``DBT_SY_THREADS`` (default 2) and ``DBT_SY_DUCKDB_KEEP_OPEN`` (default ``True``, Dagster sets ``False``) are left to the caller. For the ``postgres`` target this makes sure PostgreSQL is up (the embedded server starts on demand).
 
     Args:
         settings: Settings to use; defaults to :func:`~stockyard.settings.get_settings`.
