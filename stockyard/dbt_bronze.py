@@ -49,7 +49,12 @@ def _literal(value: str) -> str:
 
 
 def _view_sql(
-    conn: duckdb.DuckDBPyConnection, table: DeltaTable, name: str, files: list[str], uniform: bool
+    conn: duckdb.DuckDBPyConnection,
+    table: DeltaTable,
+    name: str,
+    files: list[str],
+    uniform: bool,
+    partitioned: bool,
 ) -> str:
     features = set(table.protocol().reader_features or ()) & _UNSUPPORTED_READER_FEATURES
     if features:
@@ -61,7 +66,7 @@ def _view_sql(
         if not uniform:
             # Files written before a column was added lack it: null there.
             options.append("union_by_name = true")
-        if table.metadata().partition_columns:
+        if partitioned:
             options.append("hive_partitioning = true")
         return f"select * from read_parquet([{', '.join(map(_literal, files))}]{''.join(', ' + o for o in options)})"
     # No data file yet: the table's columns, typed, and no row.
@@ -132,7 +137,7 @@ def create_bronze_views(conn: duckdb.DuckDBPyConnection, bronze_dir: Path) -> li
         uniform = (known[3] if checked else True) and all(
             set(pq.read_schema(f).names) == set(columns) for f in files if f not in checked
         )
-        sql = _view_sql(conn, table, name, files, uniform)
+        sql = _view_sql(conn, table, name, files, uniform, bool(partitions))
         # Warehouses built when sources were copied as tables hold those copies; a view cannot replace a table.
         if existing.get(name) == "BASE TABLE":
             conn.execute(f"drop table {SCHEMA}.{_quote(name)}")

@@ -1,6 +1,20 @@
-{#- The lifecycle of each reservation (one row per reservation): when it was reserved and closed, what its picks
-    took, and the day of its last change. Used by reservations_rolled_to_daily and int_reservations_dated. A
-    reservation's balance only supplies item and warehouse, so it is not joined here. -#}
+{#- The pick tasks that took units of a reservation (of `reservation_ids` only, when given), as the CTE `picks`. -#}
+{% macro reservation_picks_cte(reservation_ids=none) -%}
+picks as (
+
+    select reservation_id, picked_at, quantity_picked, _ingested_at
+    from {{ ref('stg_oltp__pick_tasks') }}
+    where reservation_id is not null and picked_at is not null and quantity_picked > 0
+    {%- if reservation_ids %}
+        and reservation_id in ({{ reservation_ids }})
+    {%- endif %}
+
+)
+{%- endmacro %}
+
+{#- The lifecycle of each reservation (one row per reservation), as the CTE `spans`: when it was reserved and closed,
+    what its picks took and when it was last picked. Used by reservations_rolled_to_daily and int_reservations_dated.
+    A reservation's balance only supplies item and warehouse, so it is not joined here. -#}
 {% macro reservation_span_ctes(reservation_ids=none) -%}
 reservations as (
 
@@ -11,16 +25,7 @@ reservations as (
 
 ),
 
-picks as (
-
-    select reservation_id, picked_at, quantity_picked, _ingested_at
-    from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and picked_at is not null and quantity_picked > 0
-    {%- if reservation_ids %}
-        and reservation_id in ({{ reservation_ids }})
-    {%- endif %}
-
-),
+{{ reservation_picks_cte(reservation_ids) }},
 
 pick_totals as (
 
@@ -76,14 +81,7 @@ spans as (
 
 ),
 
-picks as (
-
-    select reservation_id, picked_at, quantity_picked, _ingested_at
-    from {{ ref('stg_oltp__pick_tasks') }}
-    where reservation_id is not null and picked_at is not null and quantity_picked > 0
-        and reservation_id in ({{ reservation_ids }})
-
-),
+{{ reservation_picks_cte(reservation_ids) }},
 {%- else %}
 {{ reservation_span_ctes(reservation_ids) }},
 {%- endif %}

@@ -106,12 +106,11 @@ start_date as (
 
 )
 {%- endset %}
-{%- if execute and this is not string and load_relation(this) is not none %}
-{%- set start_value = run_query("with " ~ start_ctes ~ " select start_date from start_date").columns[0].values()[0] %}
 {%- endif %}
-{%- set start = "cast('" ~ start_value ~ "' as date)" if start_value is defined and start_value is not none else "(select start_date from start_date)" %}
-{%- else %}
 {%- set start = "(select start_date from start_date)" %}
+{%- if is_incremental() and execute and this is not string and load_relation(this) is not none %}
+{%- set start_value = run_query("with " ~ start_ctes ~ " select start_date from start_date").columns[0].values()[0] %}
+{%- if start_value is not none %}{% set start = "cast('" ~ start_value ~ "' as date)" %}{% endif %}
 {%- endif %}
 
 with
